@@ -1,0 +1,18 @@
+"""The autograd engine: Function, backward, grad, grad modes, anomaly mode,
+gradcheck, functional (jacobian/hessian) and the profiler."""
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from .function import Function, once_differentiable
+from .engine import backward, grad
+from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
+from .variable import Variable
+from . import profiler, function, grad_mode
+
+try:  # written alongside the engine; absent only in a partial checkout
+    from .gradcheck import gradcheck, gradgradcheck
+    from . import functional
+except ImportError:  # pragma: no cover
+    pass
+
+__all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "detect_anomaly", "set_detect_anomaly", "Variable", "gradcheck", "gradgradcheck", "functional",
+           "profiler", "once_differentiable"]

@@ -1,0 +1,413 @@
+"""Indexing: ``x[...]``, ``x[...] = v``, gather/scatter, masks, sort, topk.
+
+Reading with an index and adding into an index are each other's gradient, so
+``Getitem`` and ``IndexAdd`` are written as a pair; repeated indices
+accumulate through ``np.add.at``.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Function
+from ..tensor import Tensor, tensor_method, _wrap_dim
+from .movement import record_view
+from .pointwise import where, as_operand
+
+_make = Tensor._make
+
+sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = namedtuple("topk", ["values", "indices"])
+
+
+def np_index(index):
+    """Turn a torch-style index (Tensors, lists, slices, None, ...) into NumPy's."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i._data
+            if i.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if i.ndim == 0 and i.dtype != np.bool_:
+                i = int(i)
+        elif isinstance(i, (list, tuple)):
+            i = _list_index(i)
+        elif isinstance(i, np.ndarray) and i.dtype.kind == "f":
+            raise IndexError("arrays used as indices must be of integer (or boolean) type")
+        out.append(i)
+    return tuple(out)
+
+
+def _list_index(items):
+    flat = [int(x) if isinstance(x, Tensor) else x for x in items]
+    arr = np.asarray(flat)
+    if arr.dtype.kind == "f":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return arr
+
+
+def _is_basic(idx) -> bool:
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in idx)
+
+
+class Getitem(Function):
+    @staticmethod
+    def forward(ctx, x, idx):
+        ctx.idx = idx
+        ctx.meta = (x._data.shape, x._data.dtype)
+        return np.asarray(x._data[idx])
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, ctx.idx, ctx.meta), None
+
+
+class IndexAdd(Function):
+    """zeros(shape) with g added at idx: the adjoint of ``Getitem``."""
+
+    @staticmethod
+    def forward(ctx, g, idx, meta):
+        ctx.idx = idx
+        out = np.zeros(*meta)
+        if _is_basic(idx):
+            out[idx] = g._data
+        else:
+            np.add.at(out, idx, g._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Getitem.apply(gg, ctx.idx), None, None
+
+
+def getitem(self: Tensor, index) -> Tensor:
+    idx = np_index(index)
+    if self._data.ndim == 0 and any(i is not None and i is not Ellipsis and not isinstance(i, slice) for i in idx):
+        if not (len(idx) == 1 and isinstance(idx[0], np.ndarray) and idx[0].dtype == np.bool_):
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
+    out = Getitem.apply(self, idx)
+    if _is_basic(idx):
+        record_view(self, out, lambda t: t[index])
+    return out
+
+
+Tensor.__getitem__ = getitem
+
+
+class IndexPut(Function):
+    """``src`` with ``value`` written at ``idx``, out of place."""
+
+    @staticmethod
+    def forward(ctx, src, idx, value):
+        ctx.idx = idx
+        out = src._data.copy()
+        out[idx] = value._data
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need_src, _, need_value = ctx.needs_input_grad
+        zero = _make(np.zeros((), dtype=g._data.dtype))
+        g_src = IndexPut.apply(g, ctx.idx, zero) if need_src else None
+        g_value = Getitem.apply(g, ctx.idx) if need_value else None
+        return g_src, None, g_value
+
+
+def index_put(src: Tensor, index, value: Tensor) -> Tensor:
+    if value._data.dtype != src._data.dtype:
+        value = value.to(src.dtype)
+    return IndexPut.apply(src, np_index(index), value)
+
+
+@tensor_method("index_put")
+def index_put_(input, indices, values, accumulate=False):
+    idx = tuple(indices)
+    return input.index_add(0, idx, values) if accumulate else index_put(input, idx, values)
+
+
+# -- gather / scatter --------------------------------------------------------
+def _along(index: np.ndarray, dim: int):
+    """Full coordinate arrays addressing ``index``'s positions with ``dim`` replaced."""
+    grid = list(np.indices(index.shape, sparse=True))
+    grid[dim] = index
+    return tuple(grid)
+
+
+def _check_index(name, input, dim, index):
+    if index._data.dtype != np.int64:
+        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index._data.ndim != input._data.ndim and not (index._data.ndim <= 1 and input._data.ndim <= 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
+    for d, (a, b) in enumerate(zip(index._data.shape, input._data.shape)):
+        if d != dim and a > b:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
+                               f"smaller than self {list(input.shape)} apart from dimension {dim}")
+
+
+class Gather(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.args = (dim, index, x._data.shape, x._data.dtype)
+        return x._data[_along(index._data, dim)]
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, index, shape, dt = ctx.args
+        zeros = _make(np.zeros(shape, dtype=dt))
+        return scatter_add(zeros, dim, index, g), None, None
+
+
+@tensor_method("gather")
+def gather(input, dim: int, index, *, sparse_grad=False):
+    dim = _wrap_dim(dim, input._data.ndim)
+    _check_index("gather", input, dim, index)
+    return Gather.apply(input, dim, index)
+
+
+class Scatter(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce):
+        ctx.args = (dim, index)
+        out = x._data.copy()
+        coords = _along(index._data, dim)
+        vals = _src_block(src, index, out.dtype)
+        if reduce is None:
+            out[coords] = vals
+        elif reduce == "add":
+            np.add.at(out, coords, vals)
+        elif reduce == "multiply":
+            np.multiply.at(out, coords, vals)
+        else:
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, index = ctx.args
+        need_x, _, _, need_src, _ = ctx.needs_input_grad
+        gx = scatter(g, dim, index, 0.0) if need_x else None
+        gs = gather(g, dim, index) if need_src else None
+        return gx, None, None, gs, None
+
+
+class ScatterAdd(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.args = (dim, index)
+        out = x._data.copy()
+        np.add.at(out, _along(index._data, dim), _src_block(src, index, out.dtype))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, index = ctx.args
+        return g, None, None, (gather(g, dim, index) if ctx.needs_input_grad[3] else None)
+
+
+def _src_block(src, index, dtype):
+    if not isinstance(src, Tensor):
+        return np.asarray(src, dtype=dtype)
+    block = tuple(slice(0, n) for n in index._data.shape)
+    return src._data[block].astype(dtype, copy=False)
+
+
+@tensor_method("scatter")
+def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
+    """Write ``src`` (or ``value``) into a copy of ``input`` at ``index`` along ``dim``."""
+    dim = _wrap_dim(dim, input._data.ndim)
+    _check_index("scatter", input, dim, index)
+    if src is None:
+        src = value
+    if isinstance(src, Tensor):
+        src = _src_view(src, index)
+    return Scatter.apply(input, dim, index, src, reduce)
+
+
+def _src_view(src, index):
+    if src._data.shape == index._data.shape:
+        return src
+    return src[tuple(slice(0, n) for n in index._data.shape)]
+
+
+@tensor_method("scatter_add")
+def scatter_add(input, dim: int, index, src):
+    dim = _wrap_dim(dim, input._data.ndim)
+    _check_index("scatter_add", input, dim, index)
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return ScatterAdd.apply(input, dim, index, _src_view(src, index))
+
+
+@tensor_method("index_select")
+def index_select(input, dim: int, index, *, out=None):
+    if index._data.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
+    d = _wrap_dim(dim, input._data.ndim)
+    r = getitem(input, (slice(None),) * d + (index.reshape(-1),))
+    from .pointwise import _out
+    return _out(r, out)
+
+
+@tensor_method("index_add")
+def index_add(input, dim: int, index, source, *, alpha=1):
+    d = _wrap_dim(dim, input._data.ndim)
+    idx = (slice(None),) * d + (index._data,)
+    if alpha != 1:
+        source = source * alpha
+    added = IndexAdd.apply(source.to(input.dtype), idx, (input._data.shape, input._data.dtype))
+    return input + added
+
+
+@tensor_method("index_fill")
+def index_fill(input, dim: int, index, value):
+    d = _wrap_dim(dim, input._data.ndim)
+    mask = np.zeros(input._data.shape[d], dtype=bool)
+    mask[index._data] = True
+    shape = [1] * input._data.ndim
+    shape[d] = -1
+    return masked_fill(input, _make(mask.reshape(shape)), value)
+
+
+@tensor_method("masked_fill")
+def masked_fill(input, mask, value):
+    """``value`` where ``mask`` is True, else ``input``."""
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype {mask.dtype}")
+    if isinstance(value, Tensor) and value._data.ndim != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                           f"{value._data.ndim} dimension(s).")
+    np.broadcast_shapes(mask._data.shape, input._data.shape)
+    r = where(mask, value if isinstance(value, Tensor) else _make(np.asarray(value, dtype=input._data.dtype)), input)
+    return r if r._data.dtype == input._data.dtype else r.to(input.dtype)
+
+
+@tensor_method("masked_select")
+def masked_select(input, mask):
+    shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
+    return getitem(input.expand(shape), mask.expand(shape))
+
+
+@tensor_method("masked_scatter")
+def masked_scatter(input, mask, source):
+    shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
+    m = mask.expand(shape)
+    n = int(m._data.sum())
+    return index_put(input.expand(shape).clone(), (m,), source.reshape(-1)[:n])
+
+
+@tensor_method("nonzero")
+def nonzero(input, *, as_tuple=False):
+    """Indices of non-zero elements: an int64 (n, ndim) tensor, or a tuple of 1-D ones."""
+    if as_tuple:
+        if input._data.ndim == 0:
+            return (_make(np.zeros(int(bool(input._data)), dtype=np.int64)),)
+        return tuple(_make(i.astype(np.int64)) for i in np.nonzero(input._data))
+    return _make(np.argwhere(input._data).astype(np.int64))
+
+
+@tensor_method("argwhere")
+def argwhere(input):
+    return nonzero(input)
+
+
+@tensor_method("take")
+def take(input, index):
+    return getitem(input.reshape(-1), index)
+
+
+@tensor_method("take_along_dim")
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
+    shape = list(np.broadcast_shapes(*(tuple(1 if i == _wrap_dim(dim, input.ndim) else s for i, s in enumerate(t.shape))
+                                       for t in (input, indices))))
+    d = _wrap_dim(dim, input._data.ndim)
+    xs = list(shape); xs[d] = input._data.shape[d]
+    ix = list(shape); ix[d] = indices._data.shape[d]
+    return gather(input.expand(xs), d, indices.expand(ix))
+
+
+# -- sort / topk ---------------------------------------------------------------
+@tensor_method("sort")
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    """Sorted values and their int64 indices (a named tuple, as torch)."""
+    if input._data.ndim == 0:
+        return sort_result(input.clone(), _make(np.zeros((), dtype=np.int64)))
+    d = _wrap_dim(dim, input._data.ndim)
+    key = input._data
+    if descending:
+        # Stable descending order that keeps NaN first, as torch does.
+        idx = np.flip(np.argsort(np.flip(key, d), axis=d, kind="stable"), d)
+        idx = key.shape[d] - 1 - idx
+    else:
+        idx = np.argsort(key, axis=d, kind="stable")
+    idx = _make(idx.astype(np.int64))
+    return sort_result(gather(input, d, idx), idx)
+
+
+@tensor_method("argsort")
+def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+    return sort(input, dim, descending, stable).indices
+
+
+@tensor_method("msort")
+def msort(input):
+    return sort(input, 0).values
+
+
+@tensor_method("topk")
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d] if input._data.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    s = sort(input, d, descending=largest)
+    idx = s.indices.narrow(d, 0, k) if input._data.ndim else s.indices
+    idx = _make(np.ascontiguousarray(idx._data))
+    return topk_result(gather(input, d, idx) if input._data.ndim else input.clone(), idx)
+
+
+@tensor_method("kthvalue")
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False):
+    d = _wrap_dim(dim, input._data.ndim)
+    s = sort(input, d)
+    idx = s.indices.narrow(d, k - 1, 1)
+    idx = _make(np.ascontiguousarray(idx._data))
+    vals = gather(input, d, idx)
+    if not keepdim:
+        vals, idx = vals.squeeze(d), idx.squeeze(d)
+    return namedtuple("kthvalue", ["values", "indices"])(vals, idx)
+
+
+@tensor_method("unique")
+def unique(input, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    res = np.unique(input._data, return_inverse=return_inverse, return_counts=return_counts, axis=dim)
+    if not (return_inverse or return_counts):
+        return _make(res)
+    res = list(res)
+    out = [_make(res[0])]
+    if return_inverse:
+        out.append(_make(res[1].reshape(input._data.shape).astype(np.int64)))
+    if return_counts:
+        out.append(_make(res[-1].astype(np.int64)))
+    return tuple(out)
+
+
+@tensor_method("bincount")
+def bincount(input, weights=None, minlength: int = 0):
+    w = None if weights is None else weights._data
+    r = np.bincount(input._data, w, minlength)
+    return _make(r if w is not None else r.astype(np.int64))
+
+
+@tensor_method("searchsorted", function=True)
+def searchsorted(sorted_sequence, input, *, right=False, side=None):
+    side = side or ("right" if right else "left")
+    vals = input._data if isinstance(input, Tensor) else np.asarray(input)
+    return _make(np.asarray(np.searchsorted(sorted_sequence._data, vals, side=side)).astype(np.int64))

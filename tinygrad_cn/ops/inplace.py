@@ -1,0 +1,205 @@
+"""In-place ops, ``out=`` and ``__setitem__``, with autograd.
+
+An in-place op computes its result out of place, writes it into the tensor's
+memory (so views see it), bumps the version counter and moves the tensor to
+the new node of the graph. When the tensor is a view, its base is moved too,
+through a ``CopySlices`` node, as torch does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Function
+from ..autograd.grad_mode import STATE, enable_grad
+from ..tensor import Tensor
+
+_make = Tensor._make
+
+
+def check_inplace(self: Tensor) -> None:
+    if not STATE.enabled:
+        return
+    if self.grad_fn is None and self._requires_grad:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    base = self._base
+    if base is not None and base.grad_fn is None and base._requires_grad:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+
+
+def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
+    """``self.<op>_(...)``: run ``fn(self, ...)`` out of place and commit it."""
+    check_inplace(self)
+    src = self
+    if STATE.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)):
+        # Backward may need self's old value, which the write below destroys.
+        src = _make(self._data.copy())
+        src.grad_fn, src._output_nr, src._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
+    commit(self, fn(src, *args, **kwargs))
+    return self
+
+
+def commit(self: Tensor, result: Tensor) -> None:
+    """Write ``result`` into ``self``'s memory and move ``self`` in the graph."""
+    dst, res = self._data, result._data
+    if res.shape != dst.shape:
+        try:
+            res = np.broadcast_to(res, dst.shape)
+        except ValueError:
+            raise RuntimeError(f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
+                               f"{list(res.shape)}") from None
+    if _dtype.from_numpy_dtype(res.dtype)._category > _dtype.from_numpy_dtype(dst.dtype)._category:
+        raise RuntimeError(f"result type {_type_name(res.dtype)} can't be cast to the desired output type "
+                           f"{_type_name(dst.dtype)}")
+    try:
+        np.copyto(dst, res, casting="unsafe")
+    except ValueError as e:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the "
+                           f"operation. ({e})") from None
+    self._vc[0] += 1
+    if result.grad_fn is not None:
+        _rebase(self, result)
+
+
+def _type_name(npd) -> str:
+    return {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}[npd.kind]
+
+
+def _rebase(self: Tensor, result: Tensor) -> None:
+    x = self._x
+    if x is not None and x.base is not None:
+        base = x.base
+        new_base = CopySlices.apply(base, result, x.view_fn)
+        base.grad_fn, base._output_nr, base._requires_grad = new_base.grad_fn, 0, True
+        with enable_grad():
+            regrown = x.view_fn(base)
+        self.grad_fn, self._output_nr, self._requires_grad = regrown.grad_fn, regrown._output_nr, True
+        return
+    if result._data.dtype != self._data.dtype:
+        result = result.to(self.dtype)
+    self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+
+
+class CopySlices(Function):
+    """The base of a view written in place: the view's region takes its
+    gradient from the new values, the rest from the old base."""
+
+    @staticmethod
+    def forward(ctx, base, new_values, view_fn):
+        ctx.view_fn = view_fn
+        ctx.base_meta = (base._data.shape, base._data.dtype)
+        return base._data
+
+    @staticmethod
+    def backward(ctx, g):
+        need_base, need_values, _ = ctx.needs_input_grad
+        g_base = g_values = None
+        if need_base:
+            keep = np.ones(*ctx.base_meta)
+            ctx.view_fn(_make(keep))._data[...] = 0
+            g_base = g * _make(keep)
+        if need_values:
+            g_values = ctx.view_fn(g)
+        return g_base, g_values, None
+
+
+def copy_into_out(out: Tensor, result: Tensor) -> Tensor:
+    """torch's ``out=``: resize ``out`` if needed, keep its dtype, no autograd."""
+    if result.grad_fn is not None:
+        raise RuntimeError("add(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    if out._data.shape != result._data.shape:
+        out._data = np.empty(result._data.shape, dtype=out._data.dtype)
+    commit(out, result)
+    return out
+
+
+# -- fill_, zero_, copy_ and __setitem__ -------------------------------------
+def _filled(src: Tensor, value) -> Tensor:
+    from .pointwise import where
+    return where(_make(np.ones((), dtype=bool)), value, src).to(src.dtype)
+
+
+def fill_(self: Tensor, value) -> Tensor:
+    """Fill with ``value`` (a number or a one-element tensor)."""
+    if isinstance(value, Tensor) and value.dim() != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value.dim()} dimensions.")
+    if not isinstance(value, Tensor) or not value._requires_grad:
+        check_inplace(self)
+        v = value._data if isinstance(value, Tensor) else value
+        self._data[...] = v
+        self._vc[0] += 1
+        if STATE.enabled and self._requires_grad:
+            commit(self, _filled(self, _make(np.asarray(v, dtype=self._data.dtype))))
+        return self
+    return apply_inplace(self, _filled, value)
+
+
+def zero_(self: Tensor) -> Tensor:
+    return fill_(self, 0)
+
+
+def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast to this shape) into this tensor."""
+    if not isinstance(src, Tensor):
+        src = _make(np.asarray(src))
+    try:
+        np.broadcast_shapes(src._data.shape, self._data.shape)
+    except ValueError:
+        raise RuntimeError(f"The size of tensor a ({list(self.shape)}) must match the size of tensor b "
+                           f"({list(src.shape)})") from None
+    if not (STATE.enabled and (src._requires_grad or self._requires_grad)):
+        check_inplace(self)
+        np.copyto(self._data, src._data, casting="unsafe")
+        self._vc[0] += 1
+        return self
+    return apply_inplace(self, lambda s, v: _filled(s, v.to(s.dtype)) if v.dtype != s.dtype else _filled(s, v), src)
+
+
+def setitem(self: Tensor, index, value) -> None:
+    from .indexing import index_put
+    if not isinstance(value, Tensor):
+        value = _make(np.asarray(value, dtype=self._data.dtype))
+    apply_inplace(self, index_put, index, value)
+
+
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_
+Tensor.copy_ = copy_
+Tensor.__setitem__ = setitem
+
+_INPLACE = ("add", "sub", "mul", "div", "pow", "clamp", "clip", "clamp_min", "clamp_max", "neg", "abs",
+            "exp", "log", "log1p", "expm1", "log2", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tanh",
+            "sigmoid", "relu", "floor", "ceil", "round", "trunc", "sign", "square", "remainder", "fmod",
+            "masked_fill", "index_fill", "scatter", "scatter_add", "index_add", "lerp", "floor_divide",
+            "erf", "t", "transpose", "unsqueeze", "squeeze", "logical_not", "nan_to_num", "frac",
+            "maximum", "minimum")
+_SHAPE_CHANGING = {"t", "transpose", "unsqueeze", "squeeze"}
+
+
+def _make_inplace(name: str):
+    def op(self, *args, **kwargs):
+        if name in _SHAPE_CHANGING:
+            return _reshape_inplace(self, getattr(Tensor, name), *args, **kwargs)
+        return apply_inplace(self, getattr(Tensor, name), *args, **kwargs)
+
+    op.__name__ = name + "_"
+    op.__doc__ = f"In-place version of ``{name}``."
+    return op
+
+
+def _reshape_inplace(self, fn, *args, **kwargs):
+    r = fn(self, *args, **kwargs)
+    self._data = r._data
+    if r.grad_fn is not None:
+        self.grad_fn, self._output_nr = r.grad_fn, r._output_nr
+    return self
+
+
+for _n in _INPLACE:
+    setattr(Tensor, _n + "_", _make_inplace(_n))
+for _dunder, _n in (("__iadd__", "add"), ("__isub__", "sub"), ("__imul__", "mul"), ("__itruediv__", "div"),
+                    ("__ipow__", "pow"), ("__imod__", "remainder"), ("__ifloordiv__", "floor_divide")):
+    setattr(Tensor, _dunder, _make_inplace(_n))

@@ -1,0 +1,609 @@
+"""Shape ops and views. A view shares memory and the version counter with
+its base and remembers how to re-derive itself from the base (``view_fn``),
+which in-place writes to the view need (see ``ops/inplace.py``)."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor, tensor_method, _wrap_dim, wrap_dims
+
+_make = Tensor._make
+
+
+def record_view(src: Tensor, out: Tensor, fn) -> Tensor:
+    """Mark ``out`` as a view of ``src``'s base when they share memory."""
+    if not np.may_share_memory(out._data, src._data):
+        return out
+    out._vc = src._vc
+    sx = src._x
+    base_fn = sx.view_fn if sx is not None and sx.base is not None else None
+    x = out._extras
+    x.base = sx.base if base_fn is not None else src
+    x.view_fn = (lambda t: fn(base_fn(t))) if base_fn is not None else fn
+    return out
+
+
+def _sizes(args) -> tuple:
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        return tuple(int(s) for s in args[0])
+    return tuple(int(s) for s in args)
+
+
+def infer_shape(shape: Sequence[int], numel: int) -> tuple:
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, x, shape, must_view):
+        ctx.in_shape = x._data.shape
+        if must_view:
+            try:
+                return x._data.reshape(shape, copy=False)
+            except ValueError:
+                raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                                   "dimension spans across two contiguous subspaces). Use .reshape(...) "
+                                   "instead.") from None
+        return x._data.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None, None
+
+
+@tensor_method("reshape")
+def reshape(input, *shape):
+    """Same data in a new shape; a view when the layout allows, else a copy."""
+    shape = infer_shape(_sizes(shape), input._data.size)
+    if shape == input._data.shape:
+        return _alias(input)
+    return record_view(input, Reshape.apply(input, shape, False), lambda t: t.reshape(shape))
+
+
+@tensor_method("view", function=False)
+def view(input, *shape):
+    """A view with a new shape (or dtype, when given one); never copies."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
+        from .. import _dtype
+        dt = _dtype.to_dtype(shape[0])
+        return _make(input._data.view(dt.np))
+    shape = infer_shape(_sizes(shape), input._data.size)
+    return record_view(input, Reshape.apply(input, shape, True), lambda t: t.view(shape))
+
+
+@tensor_method("view_as", function=False)
+def view_as(input, other):
+    return view(input, other.shape)
+
+
+@tensor_method("reshape_as", function=False)
+def reshape_as(input, other):
+    return reshape(input, other.shape)
+
+
+class Alias(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x._data.view()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _alias(x: Tensor) -> Tensor:
+    return record_view(x, Alias.apply(x), lambda t: t)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x._data.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.permute(tuple(np.argsort(ctx.dims))), None
+
+
+@tensor_method("permute")
+def permute(input, *dims):
+    dims = _sizes(dims)
+    n = input._data.ndim
+    if len(dims) != n:
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                           f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal "
+                           f"to len(dims) = {len(dims)}")
+    dims = tuple(_wrap_dim(d, n) for d in dims)
+    if len(set(dims)) != n:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return record_view(input, Permute.apply(input, dims), lambda t: t.permute(dims))
+
+
+@tensor_method("transpose", "swapaxes", "swapdims")
+def transpose(input, dim0: int, dim1: int):
+    n = input._data.ndim
+    if n == 0:
+        return _alias(input)
+    d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(input, dims)
+
+
+@tensor_method("t")
+def t(input):
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
+    return transpose(input, 0, 1) if input._data.ndim == 2 else _alias(input)
+
+
+Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self._data.ndim)))))
+Tensor.mT = property(lambda self: transpose(self, -2, -1))
+
+
+@tensor_method("movedim", "moveaxis")
+def movedim(input, source, destination):
+    n = input._data.ndim
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [_wrap_dim(s, n) for s in src]
+    dst = [_wrap_dim(d, n) for d in dst]
+    order = [d for d in range(n) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, order)
+
+
+@tensor_method("unsqueeze")
+def unsqueeze(input, dim: int):
+    n = input._data.ndim + 1
+    d = _wrap_dim(dim, n)
+    shape = input._data.shape[:d] + (1,) + input._data.shape[d:]
+    return reshape(input, shape)
+
+
+@tensor_method("squeeze")
+def squeeze(input, dim=None):
+    shape = input._data.shape
+    if dim is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        axes = wrap_dims(dim, input._data.ndim)
+        new = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
+    return reshape(input, new)
+
+
+@tensor_method("flatten")
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    n = input._data.ndim
+    if n == 0:
+        return reshape(input, (1,))
+    s, e = _wrap_dim(start_dim, n), _wrap_dim(end_dim, n)
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = input._data.shape
+    return reshape(input, shape[:s] + (-1 if 0 not in shape[s:e + 1] else 0,) + shape[e + 1:])
+
+
+@tensor_method("ravel")
+def ravel(input):
+    return reshape(input, (-1,))
+
+
+@tensor_method("unflatten")
+def unflatten(input, dim: int, sizes):
+    n = input._data.ndim
+    d = _wrap_dim(dim, n)
+    shape = input._data.shape
+    inner = infer_shape(sizes, shape[d])
+    return view(input, shape[:d] + inner + shape[d + 1:]) if input._data.flags.c_contiguous else \
+        reshape(input, shape[:d] + inner + shape[d + 1:])
+
+
+class Expand(Function):
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x._data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None  # the engine sums g back to x's shape
+
+
+@tensor_method("expand")
+def expand(input, *sizes):
+    """A broadcast view; -1 keeps a dimension. Writes to it are refused."""
+    sizes = _sizes(sizes)
+    shape = input._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(shape)}}}, size={list(sizes)}): the number of sizes "
+                           f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
+                           f"tensor ({len(shape)})")
+    lead = len(sizes) - len(shape)
+    target = []
+    for i, s in enumerate(sizes):
+        if i < lead:
+            if s < 0:
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                                   "non-existing dimension")
+            target.append(s)
+            continue
+        cur = shape[i - lead]
+        if s == -1:
+            s = cur
+        elif cur != 1 and s != cur:
+            raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
+                               f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                               f"{list(shape)}")
+        target.append(s)
+    target = tuple(target)
+    if target == shape:
+        return _alias(input)
+    return record_view(input, Expand.apply(input, target), lambda t: t.expand(target))
+
+
+@tensor_method("expand_as", function=False)
+def expand_as(input, other):
+    return expand(input, other.shape)
+
+
+def broadcast_to(input, shape):
+    return expand(input, shape)
+
+
+Tensor.broadcast_to = broadcast_to
+
+
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def broadcast_shapes(*shapes):
+    from ..tensor import Size
+    try:
+        return Size(np.broadcast_shapes(*shapes))
+    except ValueError as e:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast to a single shape ({e})") from None
+
+
+class Repeat(Function):
+    @staticmethod
+    def forward(ctx, x, reps):
+        ctx.in_shape = x._data.shape
+        ctx.reps = reps
+        return np.tile(x._data, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = (1,) * (len(ctx.reps) - len(ctx.in_shape)) + ctx.in_shape
+        interleaved = []
+        for r, s in zip(ctx.reps, shape):
+            interleaved += [r, s]
+        dims = tuple(range(0, 2 * len(shape), 2))
+        return g.reshape(interleaved).sum(dims).reshape(ctx.in_shape), None
+
+
+@tensor_method("repeat", function=False)
+def repeat(input, *sizes):
+    reps = _sizes(sizes)
+    if len(reps) < input._data.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions "
+                           "of tensor")
+    return Repeat.apply(input, reps)
+
+
+@tensor_method("tile")
+def tile(input, dims):
+    reps = tuple(dims)
+    reps = (1,) * (input._data.ndim - len(reps)) + reps
+    return repeat(input, reps)
+
+
+@tensor_method("repeat_interleave")
+def repeat_interleave(input, repeats, dim=None):
+    from .indexing import index_select
+    if dim is None:
+        input, dim = reshape(input, (-1,)), 0
+    d = _wrap_dim(dim, input._data.ndim)
+    reps = repeats._data if isinstance(repeats, Tensor) else repeats
+    idx = np.repeat(np.arange(input._data.shape[d]), reps)
+    return index_select(input, d, _make(idx))
+
+
+# -- joining and splitting ---------------------------------------------------------
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        ctx.sizes = [t._data.shape[dim] for t in tensors]
+        return np.concatenate([t._data for t in tensors], axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None,) + tuple(g.split(ctx.sizes, ctx.dim))
+
+
+@tensor_method("cat", "concat", "concatenate", function=True)
+def cat(tensors, dim: int = 0, *, out=None):
+    """Join tensors along an existing dimension (promoting dtypes as torch)."""
+    tensors = [t for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    from .. import _dtype
+    from .pointwise import _out
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = _dtype._promote_same_level(dt, t.dtype)
+    # torch skips legacy empty 1-D tensors of shape (0,)
+    parts = [t.to(dt) for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or [tensors[0].to(dt)]
+    n = parts[0]._data.ndim
+    if n == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = _wrap_dim(dim, n)
+    ref = parts[0]._data.shape
+    for i, p in enumerate(parts[1:], 1):
+        s = p._data.shape
+        if len(s) != n:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {n} and {len(s)}")
+        for ax in range(n):
+            if ax != d and s[ax] != ref[ax]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
+                                   f"{ref[ax]} but got size {s[ax]} for tensor number {i} in the list.")
+    return _out(Cat.apply(d, *parts), out)
+
+
+@tensor_method("stack", function=True)
+def stack(tensors, dim: int = 0, *, out=None):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tensors[0]._data.shape
+    for i, t in enumerate(tensors[1:], 1):
+        if t._data.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} at entry 0 and "
+                               f"{list(t.shape)} at entry {i}")
+    d = _wrap_dim(dim, len(shape) + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d, out=out)
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
+
+
+class Split(Function):
+    """Pieces of x along dim: views in NumPy, one node with several outputs."""
+
+    @staticmethod
+    def forward(ctx, x, sizes, dim):
+        ctx.meta = (x._data.shape, x._data.dtype, dim)
+        bounds = np.cumsum(sizes)[:-1]
+        return tuple(np.split(x._data, bounds, axis=dim))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return cat(list(grads), ctx.meta[2]), None, None
+
+
+@tensor_method("split")
+def split(input, split_size_or_sections, dim: int = 0):
+    """Split into chunks of a given size, or of the given sizes."""
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        step = int(split_size_or_sections)
+        if step <= 0 and n > 0:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+        sizes = [min(step, n - i) for i in range(0, n, step)] if n else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                               f"at dimension {d}), but got split_sizes={sizes}")
+    outs = Split.apply(input, sizes, d)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    for i, o in enumerate(outs):
+        record_view(input, o, lambda t, i=i: t.split(sizes, d)[i])
+    return outs
+
+
+@tensor_method("chunk")
+def chunk(input, chunks: int, dim: int = 0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
+    step = -(-n // chunks) if n else 1
+    return split(input, step, dim)
+
+
+@tensor_method("tensor_split")
+def tensor_split(input, sections, dim: int = 0):
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    if isinstance(sections, int):
+        q, r = divmod(n, sections)
+        sizes = [q + 1] * r + [q] * (sections - r)
+    else:
+        idx = [0] + [min(max(int(i), 0), n) for i in sections] + [n]
+        sizes = [max(b - a, 0) for a, b in zip(idx, idx[1:])]
+    return split(input, sizes, d)
+
+
+@tensor_method("unbind")
+def unbind(input, dim: int = 0):
+    d = _wrap_dim(dim, input._data.ndim)
+    if input._data.shape[d] == 0:
+        return ()
+    return tuple(squeeze(p, d) for p in split(input, 1, d))
+
+
+@tensor_method("narrow")
+def narrow(input, dim: int, start: int, length: int):
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    start = int(start)
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    index = (slice(None),) * d + (slice(start, start + length),)
+    return input[index]
+
+
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x._data, dims).copy()  # torch's flip copies; it is not a view
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.flip(ctx.dims), None
+
+
+@tensor_method("flip")
+def flip(input, *dims):
+    return Flip.apply(input, wrap_dims(_sizes(dims), input._data.ndim))
+
+
+@tensor_method("fliplr")
+def fliplr(input):
+    return flip(input, 1)
+
+
+@tensor_method("flipud")
+def flipud(input):
+    return flip(input, 0)
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.args = (shifts, dims)
+        return np.roll(x._data, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        shifts, dims = ctx.args
+        neg = tuple(-s for s in shifts) if isinstance(shifts, tuple) else -shifts
+        return g.roll(neg, dims), None, None
+
+
+@tensor_method("roll")
+def roll(input, shifts, dims=None):
+    if isinstance(shifts, list):
+        shifts = tuple(shifts)
+    if isinstance(dims, list):
+        dims = tuple(dims)
+    if dims is None:
+        flat = reshape(input, (-1,))
+        return reshape(Roll.apply(flat, shifts, 0), input._data.shape)
+    return Roll.apply(input, shifts, dims)
+
+
+class Tri(Function):
+    @staticmethod
+    def forward(ctx, x, k, upper):
+        ctx.args = (k, upper)
+        return np.triu(x._data, k) if upper else np.tril(x._data, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        k, upper = ctx.args
+        return (g.triu(k) if upper else g.tril(k)), None, None
+
+
+@tensor_method("tril")
+def tril(input, diagonal: int = 0):
+    if input._data.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return Tri.apply(input, diagonal, False)
+
+
+@tensor_method("triu")
+def triu(input, diagonal: int = 0):
+    if input._data.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return Tri.apply(input, diagonal, True)
+
+
+class Contiguous(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.ascontiguousarray(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+@tensor_method("contiguous", function=False)
+def contiguous(input, memory_format=None):
+    return input if input._data.flags.c_contiguous else Contiguous.apply(input)
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.array(x._data, copy=True, order="C")
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+@tensor_method("clone")
+def clone(input, *, memory_format=None):
+    """A copy that stays in the graph."""
+    return Clone.apply(input)
+
+
+class Diagonal(Function):
+    @staticmethod
+    def forward(ctx, x, offset, d1, d2):
+        ctx.args = (x._data.shape, offset, d1, d2)
+        return np.diagonal(x._data, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, offset, d1, d2 = ctx.args
+        out = np.zeros(shape, dtype=g._data.dtype)
+        planes = np.moveaxis(out, (d1, d2), (-2, -1))  # np.diagonal puts the diagonal last
+        i = np.arange(g._data.shape[-1])
+        planes[..., i + max(-offset, 0), i + max(offset, 0)] = g._data
+        return _make(out), None, None, None
+
+
+@tensor_method("diagonal")
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    n = input._data.ndim
+    return Diagonal.apply(input, offset, _wrap_dim(dim1, n), _wrap_dim(dim2, n))
+
+
+@tensor_method("trace")
+def trace(input):
+    return diagonal(input).sum()

@@ -1,0 +1,717 @@
+"""Element-wise ops. Each forward sits beside its derivative rule.
+
+Operands are promoted by torch's rules before the Function runs, so a Function
+sees Tensors of one dtype (or Python scalars). The engine undoes broadcasting,
+so backward rules return gradients in the broadcast shape.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _dtype
+from .._C import kernels as K
+from ..autograd.function import Function
+from ..tensor import Tensor, tensor_method, is_scalar
+
+_make = Tensor._make
+
+
+# -- operand preparation -----------------------------------------------------
+def as_operand(x):
+    if isinstance(x, Tensor):
+        return x
+    if is_scalar(x):
+        return x
+    if isinstance(x, np.ndarray):
+        return _make(x)
+    raise TypeError(f"unsupported operand type: '{type(x).__name__}'")
+
+
+def _cast_scalar(x, dt):
+    if dt.is_floating_point:
+        return float(x)
+    if dt is _dtype.bool_:
+        return bool(x)
+    return int(x)
+
+
+def promote(a, b, dt=None):
+    """Cast the operands of a binary op to their torch result dtype (or ``dt``)."""
+    if type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype and dt is None:
+        return a, b
+    a, b = as_operand(a), as_operand(b)
+    if dt is None:
+        dt = _dtype.result_type(a, b)
+    return _to(a, dt), _to(b, dt)
+
+
+def _to(x, dt):
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == dt.np else cast(x, dt)
+    return _cast_scalar(x, dt)
+
+
+def float_input(x: Tensor) -> Tensor:
+    """Integer and bool inputs of float functions become the default float dtype."""
+    return x if x._data.dtype.kind == "f" else cast(x, _dtype.get_default_dtype())
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def zeros_grad(g: Tensor) -> Tensor:
+    return _make(np.zeros_like(g._data))
+
+
+# -- dtype cast ----------------------------------------------------------------
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dt):
+        ctx.src = x.dtype
+        return x._data.astype(dt.np)
+
+    @staticmethod
+    def backward(ctx, g):
+        return cast(g, ctx.src) if ctx.src.is_floating_point else None, None
+
+
+def cast(x: Tensor, dt) -> Tensor:
+    return Cast.apply(x, _dtype.to_dtype(dt))
+
+
+# -- binary arithmetic -------------------------------------------------------
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return _arr(a) + _arr(b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return _arr(a) - _arr(b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return _arr(a) * _arr(b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return np.true_divide(_arr(a), _arr(b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        y = _make(np.power(_arr(a), _arr(b)))
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, y)
+        ctx.scalars = (a, b)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        need_a, need_b = ctx.needs_input_grad
+        ga = gb = None
+        if need_a:
+            ga = g * b * a ** (b - 1) if not (is_scalar(b) and b == 0) else zeros_grad(g)
+        if need_b:
+            log_a = a.log() if isinstance(a, Tensor) else math.log(a) if a > 0 else float("nan")
+            gb = g * y * log_a
+            if isinstance(a, Tensor):  # 0 ** b with b >= 0 has zero slope in b, as torch defines it
+                gb = gb.masked_fill((a == 0) & (b >= 0), 0.0)
+        return ga, gb
+
+
+class Maximum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _split_ties(g, a > b, a == b)
+
+
+class Minimum(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return _split_ties(g, a < b, a == b)
+
+
+def _split_ties(g, wins, ties):
+    """Gradient of max/min of two tensors: the winner takes it, ties split it."""
+    half = g * 0.5
+    ga = where(wins, g, where(ties, half, 0.0))
+    gb = where(wins, 0.0, where(ties, half, g))
+    return ga, gb
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        return np.where(cond._data, _arr(a), _arr(b))
+
+    @staticmethod
+    def backward(ctx, g):
+        _, need_a, need_b = ctx.needs_input_grad
+        c = ctx.cond
+        return None, (where(c, g, 0.0) if need_a else None), (where(c, 0.0, g) if need_b else None)
+
+
+class Remainder(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        ctx.scalars = (a, b)
+        return np.remainder(_arr(a), _arr(b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        return g, (-g * (a / b).floor() if ctx.needs_input_grad[1] else None)
+
+
+@tensor_method("add", "__add__")
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other`` with broadcasting.
+
+    Example::
+
+        >>> tinygrad_cn.add(tinygrad_cn.ones(2), 3, alpha=2)
+        tensor([7., 7.])
+    """
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _out(Add.apply(*promote(input, other)), out)
+
+
+@tensor_method("sub", "__sub__", "subtract")
+def sub(input, other, *, alpha=1, out=None):
+    if isinstance(input, Tensor) and input._data.dtype == np.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead.")
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _out(Sub.apply(*promote(input, other)), out)
+
+
+@tensor_method("mul", "__mul__", "multiply")
+def mul(input, other, *, out=None):
+    return _out(Mul.apply(*promote(input, other)), out)
+
+
+@tensor_method("div", "__truediv__", "divide", "true_divide")
+def div(input, other, *, rounding_mode=None, out=None):
+    """True division; ``rounding_mode`` 'trunc' or 'floor' as torch has it."""
+    if rounding_mode is not None:
+        a, b = promote(input, other)
+        q = np.true_divide(_arr(a), _arr(b))
+        q = np.trunc(q) if rounding_mode == "trunc" else np.floor(q)
+        if isinstance(a, Tensor) and a._data.dtype.kind != "f":
+            q = q.astype(a._data.dtype)
+        return _out(_make(np.asarray(q)), out)
+    dt = _dtype.result_type(as_operand(input), as_operand(other))
+    if not dt.is_floating_point:
+        dt = _dtype.get_default_dtype()
+    return _out(Div.apply(*promote(input, other, dt)), out)
+
+
+@tensor_method("floor_divide", "__floordiv__")
+def floor_divide(input, other, *, out=None):
+    return div(input, other, rounding_mode="floor", out=out)
+
+
+@tensor_method("remainder", "__mod__", "fmod")
+def remainder(input, other, *, out=None):
+    return _out(Remainder.apply(*promote(input, other)), out)
+
+
+@tensor_method("pow", "__pow__")
+def pow(input, exponent, *, out=None):
+    a, b = promote(input, exponent)
+    if isinstance(a, Tensor) and a._data.dtype.kind in "iu" and is_scalar(b) and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return _out(Pow.apply(a, b), out)
+
+
+@tensor_method("maximum")
+def maximum(input, other, *, out=None):
+    return _out(Maximum.apply(*promote(input, other)), out)
+
+
+@tensor_method("minimum")
+def minimum(input, other, *, out=None):
+    return _out(Minimum.apply(*promote(input, other)), out)
+
+
+@tensor_method("where", function=False)
+def _where_method(self, condition, other):
+    return where(condition, self, other)
+
+
+def where(condition, input=None, other=None, *, out=None):
+    """``where(cond, a, b)`` picks from ``a`` where ``cond`` else ``b``;
+    ``where(cond)`` is ``nonzero(cond, as_tuple=True)``."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    cond = condition if isinstance(condition, Tensor) else _make(np.asarray(condition))
+    if cond._data.dtype != np.bool_:
+        cond = _make(cond._data.astype(bool))
+    a, b = promote(input, other)
+    return _out(Where.apply(cond, a, b), out)
+
+
+@tensor_method("__radd__", function=False)
+def _radd(self, other):
+    return add(other, self)
+
+
+@tensor_method("__rsub__", function=False)
+def _rsub(self, other):
+    return sub(other, self)
+
+
+@tensor_method("__rmul__", function=False)
+def _rmul(self, other):
+    return mul(other, self)
+
+
+@tensor_method("__rtruediv__", function=False)
+def _rdiv(self, other):
+    return div(other, self)
+
+
+@tensor_method("__rfloordiv__", function=False)
+def _rfloordiv(self, other):
+    return floor_divide(other, self)
+
+
+@tensor_method("__rpow__", function=False)
+def _rpow(self, other):
+    return pow(other, self)
+
+
+@tensor_method("__rmod__", function=False)
+def _rmod(self, other):
+    return remainder(other, self)
+
+
+def _out(result: Tensor, out):
+    """Write into ``out=`` as torch does: resize if needed, keep out's dtype."""
+    if out is None:
+        return result
+    from .inplace import copy_into_out
+    return copy_into_out(out, result)
+
+
+# -- unary ops: forward and derivative rule side by side --------------------
+def _unary(name, forward, derivative, saves="x", doc=None):
+    """Make a one-input Function from ``forward(array)`` and
+    ``derivative(x_or_y, grad) -> grad_in`` (HIPS-autograd style)."""
+
+    def fwd(ctx, x):
+        y = _make(forward(x._data))
+        ctx.save_for_backward(x if saves == "x" else y if saves == "y" else None)
+        return y
+
+    def bwd(ctx, g):
+        (s,) = ctx.saved_tensors
+        return derivative(s, g)
+
+    cls = type(name.capitalize(), (Function,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd)})
+    cls.__module__ = __name__
+
+    def op(input, *, out=None):
+        return _out(cls.apply(float_input(input)), out)
+
+    op.__name__ = name
+    op.__doc__ = doc or f"Element-wise ``{name}``."
+    tensor_method(name)(op)
+    return cls
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+Exp = _unary("exp", K.exp, lambda y, g: g * y, saves="y")
+Log = _unary("log", np.log, lambda x, g: g / x)
+Log1p = _unary("log1p", np.log1p, lambda x, g: g / (x + 1))
+Expm1 = _unary("expm1", np.expm1, lambda y, g: g * (y + 1), saves="y")
+Log2 = _unary("log2", np.log2, lambda x, g: g / (x * _LN2))
+Log10 = _unary("log10", np.log10, lambda x, g: g / (x * _LN10))
+Sqrt = _unary("sqrt", np.sqrt, lambda y, g: g / (y * 2), saves="y")
+Rsqrt = _unary("rsqrt", lambda a: 1 / np.sqrt(a), lambda y, g: g * y ** 3 * -0.5, saves="y")
+Reciprocal = _unary("reciprocal", lambda a: 1 / a, lambda y, g: -g * y * y, saves="y")
+Sin = _unary("sin", np.sin, lambda x, g: g * x.cos())
+Cos = _unary("cos", np.cos, lambda x, g: -g * x.sin())
+Tan = _unary("tan", np.tan, lambda y, g: g * (y * y + 1), saves="y")
+Erf = _unary("erf", lambda a: _erf(a), lambda x, g: g * (-x * x).exp() * _TWO_OVER_SQRT_PI)
+Square = _unary("square", np.square, lambda x, g: g * x * 2)
+Abs = _unary("abs", np.abs, lambda x, g: g * x.sign())
+Atan = _unary("atan", np.arctan, lambda x, g: g / (x * x + 1))
+Sinh = _unary("sinh", np.sinh, lambda x, g: g * x.cosh())
+Cosh = _unary("cosh", np.cosh, lambda x, g: g * x.sinh())
+# Piecewise-constant functions: torch defines their gradient as zero.
+for _name, _fn in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc), ("sign", np.sign),
+                   ("round", np.round), ("frac", lambda a: a - np.trunc(a))):
+    _unary(_name, _fn, (lambda x, g: g) if _name == "frac" else (lambda x, g: zeros_grad(g)), saves=None)
+
+
+_erf_scalar = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(a):
+    # math.erf is exact to the last bit; a compiled erf belongs to the kernel issue.
+    return _erf_scalar(a).astype(a.dtype) if a.size else a.copy()
+
+
+def _keep_int(name):
+    """abs/sign/floor/... keep integer dtypes, as in torch."""
+    fn = getattr(Tensor, name)
+
+    def op(input, *, out=None):
+        if input._data.dtype.kind in "iub":
+            f = {"abs": np.abs, "sign": np.sign, "square": np.square}.get(name, lambda a: a.copy())
+            return _out(_make(f(input._data)), out)
+        return fn(input, out=out)
+
+    op.__name__ = name
+    tensor_method(name)(op)
+
+
+for _name in ("abs", "sign", "floor", "ceil", "trunc", "round", "square"):
+    _keep_int(_name)
+tensor_method("absolute")(Tensor.abs)
+
+
+@tensor_method("neg", "__neg__", "negative")
+def neg(input, *, out=None):
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")
+    return _out(Neg.apply(input), out)
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+@tensor_method("__pos__", "positive", function=False)
+def _pos(self):
+    return self
+
+
+# -- activations on the compiled kernels, with fused backward Functions ------
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _make(K.sigmoid(x._data))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return SigmoidGrad.apply(y, g)
+
+
+class SigmoidGrad(Function):
+    """g * y * (1 - y) in one pass; its own backward makes double backward work."""
+
+    @staticmethod
+    def forward(ctx, y, g):
+        ctx.save_for_backward(y, g)
+        return K.sigmoid_backward(y._data, g._data)
+
+    @staticmethod
+    def backward(ctx, gg):
+        y, g = ctx.saved_tensors
+        need_y, need_g = ctx.needs_input_grad
+        return (gg * g * (1 - 2 * y) if need_y else None), (SigmoidGrad.apply(y, gg) if need_g else None)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _make(K.tanh(x._data))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return TanhGrad.apply(y, g)
+
+
+class TanhGrad(Function):
+    """g * (1 - y^2) in one pass."""
+
+    @staticmethod
+    def forward(ctx, y, g):
+        ctx.save_for_backward(y, g)
+        return K.tanh_backward(y._data, g._data)
+
+    @staticmethod
+    def backward(ctx, gg):
+        y, g = ctx.saved_tensors
+        need_y, need_g = ctx.needs_input_grad
+        return (gg * g * y * -2 if need_y else None), (TanhGrad.apply(y, gg) if need_g else None)
+
+
+class Relu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _make(K.relu(x._data))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return ReluGrad.apply(y, g)
+
+
+class ReluGrad(Function):
+    """g where y > 0, else 0. Piecewise linear in g, flat in y."""
+
+    @staticmethod
+    def forward(ctx, y, g):
+        ctx.save_for_backward(y)
+        return K.relu_backward(y._data, g._data)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (y,) = ctx.saved_tensors
+        return None, ReluGrad.apply(y, gg)
+
+
+@tensor_method("sigmoid")
+def sigmoid(input, *, out=None):
+    """Logistic function 1 / (1 + exp(-x)), on the compiled kernel."""
+    return _out(Sigmoid.apply(float_input(input)), out)
+
+
+@tensor_method("tanh")
+def tanh(input, *, out=None):
+    return _out(Tanh.apply(float_input(input)), out)
+
+
+@tensor_method("relu")
+def relu(input):
+    if input._data.dtype.kind != "f":
+        return _make(np.maximum(input._data, 0).astype(input._data.dtype))
+    return Relu.apply(input)
+
+
+# -- clamp ---------------------------------------------------------------------
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return np.clip(x._data, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        inside = _make(np.ones(x._data.shape, dtype=bool))
+        if lo is not None:
+            inside = inside & (x >= lo)
+        if hi is not None:
+            inside = inside & (x <= hi)
+        return where(inside, g, 0.0), None, None
+
+
+@tensor_method("clamp", "clip")
+def clamp(input, min=None, max=None, *, out=None):
+    """Limit values to [min, max]; min and max may be numbers or tensors."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        r = input
+        if min is not None:
+            r = maximum(r, min if isinstance(min, Tensor) else _make(np.asarray(min, dtype=input._data.dtype)))
+        if max is not None:
+            r = minimum(r, max if isinstance(max, Tensor) else _make(np.asarray(max, dtype=input._data.dtype)))
+        return _out(r, out)
+    dt = input.dtype
+    for v in (min, max):
+        if v is not None:
+            dt = _dtype.result_type(_make(np.empty(1, dt.np)), v)
+    x = _to(input, dt)
+    return _out(Clamp.apply(x, None if min is None else _cast_scalar(min, dt),
+                            None if max is None else _cast_scalar(max, dt)), out)
+
+
+@tensor_method("clamp_min")
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+@tensor_method("clamp_max")
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+# -- comparisons and logic: bool results, outside the graph --------------------
+def _compare(name, ufunc, dunder):
+    def op(input, other, *, out=None):
+        a, b = promote(input, other)
+        return _out(_make(np.asarray(ufunc(_arr(a), _arr(b)))), out)
+
+    op.__name__ = name
+    op.__doc__ = f"Element-wise ``{name}``; returns a bool tensor."
+    tensor_method(name, dunder)(op)
+    return op
+
+
+eq = _compare("eq", np.equal, "__eq__")
+ne = _compare("ne", np.not_equal, "__ne__")
+lt = _compare("lt", np.less, "__lt__")
+le = _compare("le", np.less_equal, "__le__")
+gt = _compare("gt", np.greater, "__gt__")
+ge = _compare("ge", np.greater_equal, "__ge__")
+for _alias, _fn in (("greater", gt), ("greater_equal", ge), ("less", lt), ("less_equal", le),
+                    ("not_equal", ne)):
+    tensor_method(_alias)(_fn)
+
+
+def _logical(name, ufunc):
+    def op(input, other, *, out=None):
+        return _out(_make(np.asarray(ufunc(_arr(as_operand(input)), _arr(as_operand(other))))), out)
+
+    op.__name__ = name
+    tensor_method(name)(op)
+    return op
+
+
+logical_and = _logical("logical_and", np.logical_and)
+logical_or = _logical("logical_or", np.logical_or)
+logical_xor = _logical("logical_xor", np.logical_xor)
+
+
+@tensor_method("logical_not")
+def logical_not(input, *, out=None):
+    return _out(_make(np.logical_not(input._data)), out)
+
+
+def _bitwise(name, ufunc, dunder, rdunder):
+    def op(input, other):
+        a, b = promote(input, other)
+        if _dtype.result_type(as_operand(a), as_operand(b)).is_floating_point:
+            raise RuntimeError(f'"{name}_cpu" not implemented for \'Float\'')
+        return _make(np.asarray(ufunc(_arr(a), _arr(b))))
+
+    op.__name__ = name
+    tensor_method(name, dunder)(op)
+    setattr(Tensor, rdunder, lambda self, other: op(other, self))
+
+
+_bitwise("bitwise_and", np.bitwise_and, "__and__", "__rand__")
+_bitwise("bitwise_or", np.bitwise_or, "__or__", "__ror__")
+_bitwise("bitwise_xor", np.bitwise_xor, "__xor__", "__rxor__")
+
+
+@tensor_method("bitwise_not", "__invert__")
+def bitwise_not(input):
+    if input._data.dtype.kind == "f":
+        raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
+    return _make(np.invert(input._data))
+
+
+@tensor_method("isnan")
+def isnan(input):
+    return _make(np.isnan(input._data))
+
+
+@tensor_method("isinf")
+def isinf(input):
+    return _make(np.isinf(input._data))
+
+
+@tensor_method("isfinite")
+def isfinite(input):
+    return _make(np.isfinite(input._data))
+
+
+@tensor_method("isclose")
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    return _make(np.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@tensor_method("allclose")
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    return bool(np.allclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+@tensor_method("equal")
+def equal(input, other) -> bool:
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+@tensor_method("nan_to_num")
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    mask = _make(np.isfinite(input._data))
+    fixed = _make(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))
+    return where(mask, input, fixed)
+
+
+@tensor_method("lerp")
+def lerp(input, end, weight):
+    return input + (end - input) * weight

@@ -1,0 +1,426 @@
+"""Reductions over ``dim`` (int, tuple or None; negative allowed) with ``keepdim``."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _dtype
+from ..autograd.function import Function
+from ..tensor import Tensor, tensor_method, wrap_dims, _wrap_dim
+from .pointwise import where, float_input, _out, maximum, minimum
+
+_make = Tensor._make
+
+max_result = namedtuple("max", ["values", "indices"])
+min_result = namedtuple("min", ["values", "indices"])
+var_mean_result = namedtuple("var_mean", ["var", "mean"])
+
+
+def _unreduce(g: Tensor, shape, axes, keepdim) -> Tensor:
+    """Bring a reduced gradient back to broadcastable form (keepdim shape)."""
+    if not keepdim and axes:
+        kept = tuple(1 if i in axes else s for i, s in enumerate(shape))
+        g = g.reshape(kept)
+    return g
+
+
+def _sum_dtype(x: Tensor, dtype):
+    if dtype is not None:
+        return _dtype.to_dtype(dtype)
+    return _dtype.int64 if x._data.dtype.kind in "iub" else x.dtype
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        ctx.args = (x._data.shape, axes, keepdim)
+        return np.asarray(np.sum(x._data, axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim = ctx.args
+        return _unreduce(g, shape, axes, keepdim).expand(shape), None, None
+
+
+@tensor_method("sum")
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
+    """Sum over ``dim`` (all dims when None); integers and bools sum to int64.
+
+    Example::
+
+        >>> tinygrad_cn.ones(2, 3).sum(dim=1)
+        tensor([3., 3.])
+    """
+    dt = _sum_dtype(input, dtype)
+    x = input if input._data.dtype == dt.np else input.to(dt)
+    axes = wrap_dims(dim, x._data.ndim) if not (isinstance(dim, (tuple, list)) and len(dim) == 0) else \
+        tuple(range(x._data.ndim))
+    return _out(Sum.apply(x, axes, keepdim), out)
+
+
+@tensor_method("nansum")
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return sum(where(input.isnan(), 0.0, input), dim, keepdim, dtype=dtype)
+
+
+@tensor_method("mean")
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {_type_word(input)}")
+    axes = wrap_dims(dim, input._data.ndim)
+    n = 1
+    for a in axes:
+        n *= input._data.shape[a]
+    s = sum(input, dim, keepdim)
+    return _out(s / n if n else s * float("nan"), out)
+
+
+def _type_word(x):
+    return {"int64": "Long", "int32": "Int", "bool": "Bool", "uint8": "Byte", "int8": "Char",
+            "int16": "Short"}.get(x.dtype.name, x.dtype.name)
+
+
+@tensor_method("nanmean")
+def nanmean(input, dim=None, keepdim=False):
+    keep = ~input.isnan()
+    return nansum(input, dim, keepdim) / keep.sum(dim, keepdim)
+
+
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        y = _make(np.asarray(np.prod(x._data, axis=axes, keepdims=keepdim)))
+        ctx.save_for_backward(x, y)
+        ctx.args = (axes, keepdim)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        axes, keepdim = ctx.args
+        g = _unreduce(g, x._data.shape, axes, keepdim)
+        y = _unreduce(y, x._data.shape, axes, keepdim)
+        if not (x._data == 0).any():
+            return g * y / x, None, None
+        # With zeros, y / x is undefined: use the product of the other elements.
+        others = _prod_of_others(x._data, axes)
+        return g * _make(others), None, None
+
+
+def _prod_of_others(a: np.ndarray, axes) -> np.ndarray:
+    moved = np.moveaxis(a, axes, tuple(range(-len(axes), 0)))
+    flat = moved.reshape(moved.shape[:moved.ndim - len(axes)] + (-1,))
+    left = np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), flat[..., :-1]], -1), -1)
+    right = np.flip(np.cumprod(np.concatenate([np.ones_like(flat[..., :1]), np.flip(flat, -1)[..., :-1]], -1), -1), -1)
+    return np.moveaxis((left * right).reshape(moved.shape), tuple(range(-len(axes), 0)), axes)
+
+
+@tensor_method("prod")
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+    dt = _sum_dtype(input, dtype)
+    x = input if input._data.dtype == dt.np else input.to(dt)
+    return Prod.apply(x, wrap_dims(dim, x._data.ndim), keepdim)
+
+
+# -- max / min -------------------------------------------------------------------
+class Extreme(Function):
+    """amax / amin: ties share the gradient equally, as torch does."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, largest):
+        if x._data.size == 0 and (not axes or any(x._data.shape[a] == 0 for a in axes)):
+            raise IndexError("max(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
+                             "reduction dim with the 'dim' argument." if not axes else
+                             "amax(): Expected reduction dim {} to have non-zero size.".format(axes[0]))
+        f = np.max if largest else np.min
+        y = _make(np.asarray(f(x._data, axis=axes, keepdims=keepdim)))
+        ctx.save_for_backward(x, y)
+        ctx.args = (axes, keepdim)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        axes, keepdim = ctx.args
+        g = _unreduce(g, x._data.shape, axes, keepdim)
+        y = _unreduce(y, x._data.shape, axes, keepdim)
+        hit = (x == y) | (x.isnan() & y.isnan())
+        count = hit.sum(axes, keepdim=True)
+        return where(hit, g / count, 0.0), None, None, None
+
+
+@tensor_method("amax")
+def amax(input, dim=(), keepdim: bool = False):
+    axes = wrap_dims(dim if dim != () else None, input._data.ndim)
+    return Extreme.apply(input, axes, keepdim, True)
+
+
+@tensor_method("amin")
+def amin(input, dim=(), keepdim: bool = False):
+    axes = wrap_dims(dim if dim != () else None, input._data.ndim)
+    return Extreme.apply(input, axes, keepdim, False)
+
+
+def _extreme_with_index(input, dim, keepdim, largest):
+    d = _wrap_dim(dim, input._data.ndim)
+    if input._data.ndim and input._data.shape[d] == 0:
+        raise IndexError(f"{'max' if largest else 'min'}(): Expected reduction dim {d} to have non-zero size.")
+    data = input._data
+    if input._data.ndim == 0:
+        idx = np.zeros((), dtype=np.int64)
+        return input.clone(), _make(idx)
+    # NaN wins, as in torch: argmax of a NaN-containing row points at the first NaN.
+    pick = np.argmax if largest else np.argmin
+    idx = pick(data, axis=d)
+    nan_rows = np.isnan(data).any(axis=d) if data.dtype.kind == "f" else None
+    if nan_rows is not None and nan_rows.any():
+        idx = np.where(nan_rows, np.argmax(np.isnan(data), axis=d), idx)
+    idx = np.expand_dims(idx.astype(np.int64), d)
+    index = _make(idx)
+    values = input.gather(d, index)
+    if not keepdim:
+        values, index = values.squeeze(d), _make(np.squeeze(idx, d))
+    return values, index
+
+
+@tensor_method("max")
+def max(input, dim=None, keepdim: bool = False, *, out=None):
+    """``max(x)``: the largest value; ``max(x, dim)``: (values, indices); ``max(x, other)``: maximum."""
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
+    if dim is None:
+        return amax(input)
+    return max_result(*_extreme_with_index(input, dim, keepdim, True))
+
+
+@tensor_method("min")
+def min(input, dim=None, keepdim: bool = False, *, out=None):
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
+    if dim is None:
+        return amin(input)
+    return min_result(*_extreme_with_index(input, dim, keepdim, False))
+
+
+@tensor_method("aminmax")
+def aminmax(input, *, dim=None, keepdim=False):
+    return namedtuple("aminmax", ["min", "max"])(amin(input, dim if dim is not None else (), keepdim),
+                                                 amax(input, dim if dim is not None else (), keepdim))
+
+
+def _arg(input, dim, keepdim, largest):
+    if dim is None:
+        flat = input._data.reshape(-1)
+        if flat.size == 0:
+            raise RuntimeError("argmax(): Expected reduction dim to be specified for input.numel() == 0.")
+        v, i = _extreme_with_index(_make(flat), 0, False, largest)
+        i = i._data
+        return _make(i.reshape((1,) * input._data.ndim) if keepdim else i)
+    return _extreme_with_index(input, dim, keepdim, largest)[1]
+
+
+@tensor_method("argmax")
+def argmax(input, dim=None, keepdim: bool = False):
+    return _arg(input, dim, keepdim, True)
+
+
+@tensor_method("argmin")
+def argmin(input, dim=None, keepdim: bool = False):
+    return _arg(input, dim, keepdim, False)
+
+
+# -- statistics ------------------------------------------------------------------
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _var_args(dim, unbiased, keepdim, correction):
+    # torch's legacy positional form: var(x, unbiased) with a bool second argument
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return dim, _correction(unbiased, correction), keepdim
+
+
+@tensor_method("var")
+def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    """Variance with Bessel's ``correction`` (1 by default, as torch)."""
+    dim, c, keepdim = _var_args(dim, unbiased, keepdim, correction)
+    x = float_input(input)
+    axes = wrap_dims(dim, x._data.ndim)
+    n = 1
+    for a in axes:
+        n *= x._data.shape[a]
+    centred = x - x.mean(dim, keepdim=True)
+    return (centred * centred).sum(dim, keepdim) / _safe_den(n - c)
+
+
+def _safe_den(d):
+    return d if d > 0 else float("nan") if d == 0 else 0.0
+
+
+@tensor_method("std")
+def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var_mean_result(var(input, dim, unbiased, keepdim, correction=correction),
+                           mean(float_input(input), dim if not isinstance(dim, bool) else None, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    v, m = var_mean(input, dim, unbiased, keepdim, correction=correction)
+    return namedtuple("std_mean", ["std", "mean"])(v.sqrt(), m)
+
+
+@tensor_method("logsumexp")
+def logsumexp(input, dim, keepdim: bool = False):
+    """log(sum(exp(x))) computed stably by shifting by the maximum."""
+    x = float_input(input)
+    axes = wrap_dims(dim, x._data.ndim)
+    if x._data.size == 0:
+        return (x.exp().sum(dim, keepdim)).log()
+    m = np.max(x._data, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    shift = _make(m.astype(x._data.dtype))
+    s = (x - shift).exp().sum(dim, keepdim=True).log() + shift
+    return s if keepdim else s.squeeze(axes) if axes else s
+
+
+class Norm2(Function):
+    """Euclidean norm; its gradient at zero is zero, as torch defines it."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        y = _make(np.asarray(np.sqrt(np.sum(x._data * x._data, axis=axes, keepdims=keepdim))))
+        ctx.save_for_backward(x, y)
+        ctx.args = (axes, keepdim)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        axes, keepdim = ctx.args
+        g = _unreduce(g, x._data.shape, axes, keepdim)
+        y = _unreduce(y, x._data.shape, axes, keepdim)
+        return where(y == 0, 0.0, g * x / y), None, None
+
+
+@tensor_method("norm")
+def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
+    """Vector p-norm over ``dim`` (all elements when None); 'fro' is p=2."""
+    x = float_input(input if dtype is None else input.to(dtype))
+    axes = wrap_dims(dim, x._data.ndim)
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, axes, keepdim)
+    if p == "nuc":
+        raise NotImplementedError("nuclear norm is not supported")
+    p = float(p)
+    a = x.abs()
+    if p == float("inf"):
+        return a.amax(axes, keepdim)
+    if p == float("-inf"):
+        return a.amin(axes, keepdim)
+    if p == 0:
+        return (a != 0).to(x.dtype).sum(axes, keepdim)
+    if p == 1:
+        return a.sum(axes, keepdim)
+    return (a ** p).sum(axes, keepdim) ** (1.0 / p)
+
+
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return np.cumsum(x._data, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        d = ctx.dim
+        return g.flip(d).cumsum(d).flip(d), None
+
+
+@tensor_method("cumsum")
+def cumsum(input, dim: int, *, dtype=None):
+    dt = _sum_dtype(input, dtype)
+    x = input if input._data.dtype == dt.np else input.to(dt)
+    if x._data.ndim == 0:
+        return x.clone()
+    return Cumsum.apply(x, _wrap_dim(dim, x._data.ndim))
+
+
+class Cumprod(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = _make(np.cumprod(x._data, axis=dim))
+        ctx.save_for_backward(x, y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        d = ctx.dim
+        if not (x._data == 0).any():
+            # d y_j / d x_i = y_j / x_i for j >= i: a reversed cumulative sum.
+            return (g * y).flip(d).cumsum(d).flip(d) / x, None
+        return _make(_cumprod_grad_with_zeros(x._data, g._data, d)), None
+
+
+def _cumprod_grad_with_zeros(x, g, d):
+    """Exact gradient when x has zeros: replace x_i by 1 and redo the products."""
+    x, g = np.moveaxis(x, d, -1), np.moveaxis(g, d, -1)
+    out = np.empty_like(x)
+    for i in range(x.shape[-1]):
+        xi = x.copy()
+        xi[..., i] = 1
+        partial = np.cumprod(xi, axis=-1)[..., i:]
+        out[..., i] = (g[..., i:] * partial).sum(-1)
+    return np.moveaxis(out, -1, d)
+
+
+@tensor_method("cumprod")
+def cumprod(input, dim: int, *, dtype=None):
+    dt = _sum_dtype(input, dtype)
+    x = input if input._data.dtype == dt.np else input.to(dt)
+    if x._data.ndim == 0:
+        return x.clone()
+    return Cumprod.apply(x, _wrap_dim(dim, x._data.ndim))
+
+
+@tensor_method("all")
+def all(input, dim=None, keepdim: bool = False):
+    axes = wrap_dims(dim, input._data.ndim)
+    return _make(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
+
+
+@tensor_method("any")
+def any(input, dim=None, keepdim: bool = False):
+    axes = wrap_dims(dim, input._data.ndim)
+    return _make(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
+
+
+@tensor_method("count_nonzero")
+def count_nonzero(input, dim=None):
+    axes = wrap_dims(dim, input._data.ndim)
+    return _make(np.asarray(np.count_nonzero(input._data, axis=axes)).astype(np.int64))
+
+
+@tensor_method("median")
+def median(input, dim=None, keepdim=False):
+    """Lower median, as torch; with ``dim`` returns (values, indices)."""
+    if dim is None:
+        flat = input.reshape(-1)
+        k = (flat._data.size - 1) // 2
+        return flat.sort().values[k]
+    d = _wrap_dim(dim, input._data.ndim)
+    k = (input._data.shape[d] - 1) // 2
+    return namedtuple("median", ["values", "indices"])(*input.kthvalue(k + 1, d, keepdim))
