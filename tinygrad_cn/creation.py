@@ -129,6 +129,9 @@ def _from_data(data, dtype=None) -> np.ndarray:
         arr = data
     elif isinstance(data, (np.generic,)):
         arr = np.asarray(data)
+    elif dtype is not None:
+        # Straight to the requested dtype: a detour through float32 would round.
+        arr = np.asarray(_tensors_to_lists(data), dtype=_dtype.to_dtype(dtype).np)
     else:
         arr = _from_nested(data)
     if dtype is not None:

@@ -244,11 +244,25 @@ class Function(Node, metaclass=FunctionMeta):
 
     # -- after backward ------------------------------------------------------
     def _release(self) -> None:
-        """Free what backward needed, unless the graph is retained."""
-        if self._saved is not None or self.__dict__:
+        """Free the tensors and arrays backward needed, unless the graph is retained.
+
+        A node that kept only sizes and scalars stays usable, as in torch, so a
+        second backward through it works."""
+        saved, d = self._saved, self.__dict__
+        heavy = saved is not None and any(s is not None for s in saved)
+        if not heavy and d:
+            heavy = any(_holds_data(v) for v in d.values())
+        if heavy:
             self._saved = None
-            self.__dict__.clear()
+            d.clear()
             self._freed = True
+
+
+def _holds_data(v) -> bool:
+    from ..tensor import Tensor
+    if isinstance(v, (Tensor, np.ndarray)):
+        return True
+    return isinstance(v, (tuple, list)) and any(isinstance(e, (Tensor, np.ndarray)) for e in v)
 
 
 def _as_output(o, inputs):

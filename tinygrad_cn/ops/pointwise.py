@@ -62,6 +62,11 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else x
 
 
+def _scalars(a, b) -> tuple:
+    """The non-tensor operands, which backward needs but saved tensors do not hold."""
+    return (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+
+
 def zeros_grad(g: Tensor) -> Tensor:
     return _make(np.zeros_like(g._data))
 
@@ -106,8 +111,10 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        need_a, need_b = ctx.needs_input_grad
+        # Each factor is needed only for the other's gradient.
+        ctx.save_for_backward(a if need_b else None, b if need_a and isinstance(b, Tensor) else None)
+        ctx.scalars = _scalars(a, b)
         return _arr(a) * _arr(b)
 
     @staticmethod
@@ -123,7 +130,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars(a, b)
         return np.true_divide(_arr(a), _arr(b))
 
     @staticmethod
@@ -140,7 +147,7 @@ class Pow(Function):
     def forward(ctx, a, b):
         y = _make(np.power(_arr(a), _arr(b)))
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, y)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars(a, b)
         return y
 
     @staticmethod
@@ -209,7 +216,7 @@ class Remainder(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        ctx.scalars = _scalars(a, b)
         return np.remainder(_arr(a), _arr(b))
 
     @staticmethod
