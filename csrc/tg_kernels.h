@@ -1,0 +1,111 @@
+/*
+ * tg_kernels.h -- public C interface of the tinygrad_cn compiled core.
+ *
+ * No Python here: plain C over contiguous arrays (pointer + element count).
+ * The Cython bindings in tinygrad_cn/_C/_kernels.pyx check dtype, contiguity
+ * and shape, release the GIL and call these functions.
+ *
+ * Runtime services shared by every kernel file (csrc/runtime.c):
+ *   - SIMD dispatch level, detected once from the CPU and forceable for tests;
+ *   - the OpenMP thread count used by every parallel kernel.
+ *
+ * Kernels written for more than one ISA (see csrc/elementwise.c) pick their
+ * implementation on every call with tg_simd_level(); forcing a level therefore
+ * takes effect immediately for all of them.
+ */
+#ifndef TG_KERNELS_H
+#define TG_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Run-time CPU dispatch                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Dispatch levels, ordered: a CPU supporting level L supports every level
+ * below L. On non-x86 targets (or compilers without per-function target
+ * support) only TG_SIMD_GENERIC exists. */
+enum {
+    TG_SIMD_GENERIC = 0, /* compiler baseline for the target (SSE2 on x86-64) */
+    TG_SIMD_AVX2 = 1,    /* AVX2 + FMA */
+    TG_SIMD_AVX512 = 2,  /* AVX-512 F/DQ/VL (+ AVX2, FMA) */
+    TG_SIMD_NLEVELS = 3
+};
+
+/* Level in use now (the detected best one unless forced). */
+int tg_simd_level(void);
+/* Best level this CPU supports and this build contains. */
+int tg_simd_max_level(void);
+/* 1 when the level can run here (CPU and build), else 0. */
+int tg_simd_level_supported(int level);
+/* Force a level. level < 0 goes back to the detected best level.
+ * Returns 0 on success, -1 for an unknown level, -2 if not supported here. */
+int tg_simd_set_level(int level);
+/* "generic", "avx2", "avx512"; "unknown" for anything else. */
+const char *tg_simd_level_name(int level);
+/* Level number for a name (as above), or -1. */
+int tg_simd_level_from_name(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Threads                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* 1 when the extension was compiled with OpenMP, else 0. */
+int tg_have_openmp(void);
+/* Threads used by parallel kernels. Default: omp_get_max_threads() (the
+ * number of cores unless OMP_NUM_THREADS says otherwise); always 1 without
+ * OpenMP. Values < 1 are ignored by tg_set_num_threads (the Python layer
+ * validates and raises). */
+void tg_set_num_threads(int n);
+int tg_get_num_threads(void);
+
+/* Parallel thresholds (elements). Below them a kernel runs on the calling
+ * thread and never enters an OpenMP region (an inactive region still costs
+ * about 300 ns). Measured on a 2-core Zen 4 (shared/DESIGN.md). */
+#define TG_PAR_MIN_MEMBOUND ((int64_t)32768) /* relu and every backward */
+#define TG_PAR_MIN_EXP ((int64_t)16384)      /* exp, sigmoid, tanh */
+
+/* ------------------------------------------------------------------------ */
+/* Element-wise kernels (csrc/elementwise.c)                                 */
+/* ------------------------------------------------------------------------ */
+/* Contiguous input(s) of n elements, contiguous output of n elements.
+ * The output may be the same buffer as an input (in-place); partial overlap
+ * is not allowed. n <= 0 does nothing.
+ *
+ *   exp      y = e^x         (1 ulp in float32; +inf -> inf, -inf -> 0, NaN -> NaN)
+ *   sigmoid  y = 1/(1+e^-x)  (stable for large |x|)
+ *   tanh     y = tanh(x)     (polynomial near 0, exp-based elsewhere; sign kept)
+ *   relu     y = x < 0 ? 0 : x          (NaN propagates)
+ *
+ *   relu_backward(y, gout)     gin = y <= 0 ? 0 : gout   (torch's threshold_backward)
+ *   sigmoid_backward(y, gout)  gin = gout * (1 - y) * y  (torch's evaluation order)
+ *   tanh_backward(y, gout)     gin = gout * (1 - y * y)
+ *
+ * The backward kernels are compiled without floating-point contraction, so
+ * they round exactly like the NumPy reference expressions.
+ */
+void tg_exp_f32(const float *x, float *y, int64_t n);
+void tg_exp_f64(const double *x, double *y, int64_t n);
+void tg_sigmoid_f32(const float *x, float *y, int64_t n);
+void tg_sigmoid_f64(const double *x, double *y, int64_t n);
+void tg_tanh_f32(const float *x, float *y, int64_t n);
+void tg_tanh_f64(const double *x, double *y, int64_t n);
+void tg_relu_f32(const float *x, float *y, int64_t n);
+void tg_relu_f64(const double *x, double *y, int64_t n);
+
+void tg_relu_backward_f32(const float *y, const float *gout, float *gin, int64_t n);
+void tg_relu_backward_f64(const double *y, const double *gout, double *gin, int64_t n);
+void tg_sigmoid_backward_f32(const float *y, const float *gout, float *gin, int64_t n);
+void tg_sigmoid_backward_f64(const double *y, const double *gout, double *gin, int64_t n);
+void tg_tanh_backward_f32(const float *y, const float *gout, float *gin, int64_t n);
+void tg_tanh_backward_f64(const double *y, const double *gout, double *gin, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TG_KERNELS_H */
