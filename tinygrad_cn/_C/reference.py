@@ -1,0 +1,86 @@
+"""NumPy reference implementations of the compiled kernels.
+
+Same names and signatures as tinygrad_cn._C._kernels. They are the fallback
+when the extension is missing or TINYGRAD_CN_NO_C=1, the path for dtypes the
+C code does not handle, and the oracle of the kernel tests.
+
+Each function returns a new array (or writes into ``out=`` and returns it).
+No function emits floating-point warnings for any input: overflow to inf and
+underflow to 0 are the intended results.
+"""
+
+import numpy as np
+
+#: This namespace is the pure-NumPy backend.
+compiled = False
+
+__all__ = ["exp", "sigmoid", "tanh", "relu", "relu_backward", "sigmoid_backward", "tanh_backward"]
+
+
+def _finish(result, out, *inputs):
+    """Write into `out` if given; otherwise return `result`, as a scalar when
+    no input was an array (as NumPy ufuncs do)."""
+    if out is None:
+        if result.ndim == 0 and not any(isinstance(a, np.ndarray) for a in inputs):
+            return result[()]
+        return result
+    out[...] = result
+    return out
+
+
+def exp(x, out=None):
+    """e**x."""
+    with np.errstate(over="ignore", under="ignore"):
+        if out is None:
+            return np.exp(x)
+        return np.exp(x, out=out)
+
+
+def sigmoid(x, out=None):
+    """1 / (1 + e**-x), computed without overflow: with e = e**-|x|,
+    1/(1+e) for x >= 0 and e/(1+e) for x < 0."""
+    xa = np.asarray(x)
+    if not np.issubdtype(xa.dtype, np.inexact):
+        xa = xa.astype(np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        e = np.exp(-np.abs(xa))
+        s = 1.0 / (1.0 + e)
+        result = np.where(xa >= 0, s, e * s).astype(s.dtype, copy=False)
+    return _finish(result, out, x)
+
+
+def tanh(x, out=None):
+    """Hyperbolic tangent."""
+    if out is None:
+        return np.tanh(x)
+    return np.tanh(x, out=out)
+
+
+def relu(x, out=None):
+    """max(x, 0); NaN propagates."""
+    if out is None:
+        return np.maximum(x, 0)
+    return np.maximum(x, 0, out=out)
+
+
+def relu_backward(y, gout, out=None):
+    """Gradient of relu from its output y: 0 where y <= 0, gout elsewhere
+    (NaN in y passes gout through, like torch's threshold_backward)."""
+    ya = np.asarray(y)
+    ga = np.asarray(gout)
+    result = np.where(ya <= 0, np.zeros((), dtype=ga.dtype), ga)
+    return _finish(result, out, y, gout)
+
+
+def sigmoid_backward(y, gout, out=None):
+    """Gradient of sigmoid from its output y: gout * (1 - y) * y."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        result = gout * (1 - y) * y
+    return _finish(result, out)
+
+
+def tanh_backward(y, gout, out=None):
+    """Gradient of tanh from its output y: gout * (1 - y*y)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        result = gout * (1 - y * y)
+    return _finish(result, out)
