@@ -15,6 +15,7 @@ import numpy as np
 from . import _dtype
 from ._dtype import dtype as _dtype_cls
 from .autograd.grad_mode import STATE
+from .autograd.function import AccumulateGrad as _AccumulateGrad
 
 _new = object.__new__
 
@@ -251,12 +252,11 @@ class Tensor:
 
     def _accumulator(self):
         """The AccumulateGrad node of this leaf, created on first use and shared."""
-        from .autograd.function import AccumulateGrad
-        x = self._extras
-        node = x.accum() if x.accum is not None else None
-        if node is None:
-            node = AccumulateGrad(self)
-            x.accum = weakref.ref(node)
+        x = self._x
+        if x is not None and x.accum is not None:
+            return x.accum
+        node = _AccumulateGrad(self)
+        self._extras.accum = node
         return node
 
     # -- data access ---------------------------------------------------------

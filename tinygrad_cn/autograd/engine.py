@@ -171,8 +171,9 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
                         captured[slot] = _add_grads(captured[slot], g)
             run = execute[node] if execute is not None else True
             if isinstance(node, AccumulateGrad):
-                if run and capture is None and grads and grads[0] is not None:
-                    _accumulate(node.variable, grads[0], create_graph)
+                leaf = node.variable
+                if run and capture is None and leaf is not None and grads and grads[0] is not None:
+                    _accumulate(leaf, grads[0], create_graph)
                 continue
             results = ()
             if run and any(g is not None for g in grads):

@@ -14,12 +14,15 @@ import numpy as np
 
 from .grad_mode import STATE
 from . import _hooks
+from .. import tensor as _tensor_mod  # resolved at call time: tensor.py imports this package
+
+_new = object.__new__
 
 
 class Node:
     """A node of the backward graph."""
 
-    __slots__ = ("_next", "_pre_hooks", "__weakref__")
+    __slots__ = ()
 
     def name(self) -> str:
         return type(self).__name__
@@ -63,17 +66,25 @@ class RemovableHandle:
 
 
 class AccumulateGrad(Node):
-    """The node through which gradient reaches a leaf tensor's ``.grad``."""
+    """The node through which gradient reaches a leaf tensor's ``.grad``.
 
-    __slots__ = ("variable",)
+    The leaf holds its node and the node holds the leaf weakly, so there is no
+    reference cycle; a leaf that nobody can see any more gets no gradient."""
+
+    __slots__ = ("_variable", "_next", "_pre_hooks", "__weakref__")
 
     def __init__(self, variable):
-        self.variable = variable
+        self._variable = weakref.ref(variable)
         self._next = ()
         self._pre_hooks = None
 
+    @property
+    def variable(self):
+        return self._variable()
+
     def hooks_for(self, output_nr: int):
-        return self.variable._hooks
+        v = self._variable()
+        return v._hooks if v is not None else None
 
 
 class _FreedError(RuntimeError):
@@ -115,8 +126,7 @@ class SavedTensor:
                 "detection to find the operation that failed to compute its gradient.")
         if self.tensor is not None:
             return self.tensor
-        from ..tensor import Tensor
-        t = Tensor._make(self.data)
+        t = _tensor_mod.Tensor._make(self.data)
         t._vc = self.vc
         t.grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
         return t
@@ -155,8 +165,10 @@ class Function(Node, metaclass=FunctionMeta):
     ``create_graph=True`` records it for higher-order gradients.
     """
 
-    __slots__ = ("_saved", "_to_save", "needs_input_grad", "_in_meta", "_out_meta",
-                 "_freed", "_trace", "_non_diff", "materialize_grads", "__dict__")
+    # Defaults live on the class; a node's own __dict__ holds only what it set.
+    _pre_hooks = _saved = _to_save = _non_diff = _out_meta = _trace = None
+    _freed = False
+    materialize_grads = True
 
     def name(self) -> str:
         return self._node_name
@@ -197,11 +209,8 @@ class Function(Node, metaclass=FunctionMeta):
     # -- recording -----------------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
-        ctx = cls.__new__(cls)
-        ctx._pre_hooks = ctx._saved = ctx._to_save = ctx._non_diff = None
-        ctx._freed = False
-        ctx.materialize_grads = True
+        Tensor = _tensor_mod.Tensor
+        ctx = _new(cls)
         record = False
         if STATE.enabled:
             needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
@@ -220,24 +229,14 @@ class Function(Node, metaclass=FunctionMeta):
                 STATE.enabled = True
         else:
             out = cls.forward(ctx, *args, **kwargs)
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        outs = tuple(_as_output(o, args) for o in outs)
+        if type(out) is np.ndarray:  # the library's own single-output ops
+            outs = (Tensor._make(out),)
+            single = True
+        else:
+            single = not isinstance(out, tuple)
+            outs = tuple(_as_output(o, args) for o in ((out,) if single else out))
         if record:
-            ctx._next = tuple([_edge(a) if n else None for a, n in zip(args, needs)])
-            ctx._in_meta = tuple([(a._data.shape, a._data.dtype) if n else None for a, n in zip(args, needs)])
-            non_diff = ctx._non_diff
-            for i, o in enumerate(outs):
-                if o is not None and o._data.dtype.kind == "f" and not (non_diff and any(o is t for t in non_diff)):
-                    o.grad_fn, o._output_nr, o._requires_grad = ctx, i, True
-            if len(outs) > 1:
-                ctx._out_meta = tuple((o._data.shape, o._data.dtype) if o is not None else None for o in outs)
-            else:
-                ctx._out_meta = None
-            if ctx._to_save:
-                ctx._saved = tuple(_pack(t, outs) for t in ctx._to_save)
-                ctx._to_save = None
-            ctx._trace = traceback.format_stack()[:-1] if STATE.anomaly else None
+            _record(ctx, args, needs, outs)
         if prof is not None:
             prof.record(cls.__name__, prof.clock() - t0, outs)
         return outs[0] if single else outs
@@ -248,25 +247,61 @@ class Function(Node, metaclass=FunctionMeta):
 
         A node that kept only sizes and scalars stays usable, as in torch, so a
         second backward through it works."""
-        saved, d = self._saved, self.__dict__
-        heavy = saved is not None and any(s is not None for s in saved)
-        if not heavy and d:
-            heavy = any(_holds_data(v) for v in d.values())
-        if heavy:
+        d = self.__dict__
+        saved = self._saved
+        heavy = [k for k, v in d.items() if k not in _ENGINE_FIELDS and _holds_data(v)]
+        if heavy or (saved is not None and any(s is not None for s in saved)):
+            for k in heavy:
+                del d[k]
             self._saved = None
-            d.clear()
             self._freed = True
 
 
+_ENGINE_FIELDS = frozenset(("_next", "_in_meta", "needs_input_grad", "_saved", "_out_meta", "_pre_hooks",
+                            "_trace", "_non_diff", "_to_save"))
+
+
 def _holds_data(v) -> bool:
-    from ..tensor import Tensor
+    Tensor = _tensor_mod.Tensor
     if isinstance(v, (Tensor, np.ndarray)):
         return True
     return isinstance(v, (tuple, list)) and any(isinstance(e, (Tensor, np.ndarray)) for e in v)
 
 
+def _record(ctx, args, needs, outs) -> None:
+    """Link a node into the graph: edges to its inputs, its outputs' grad_fn."""
+    nxt = []
+    meta = []
+    for a, n in zip(args, needs):
+        if n:
+            fn = a.grad_fn
+            nxt.append((fn, a._output_nr) if fn is not None else (a._accumulator(), 0))
+            d = a._data
+            meta.append((d.shape, d.dtype))
+        else:
+            nxt.append(None)
+            meta.append(None)
+    ctx._next = nxt
+    ctx._in_meta = meta
+    non_diff = ctx._non_diff
+    nr = 0
+    for o in outs:
+        if o is not None and o._data.dtype.kind == "f" and not (non_diff and any(o is t for t in non_diff)):
+            o.grad_fn = ctx
+            o._output_nr = nr
+            o._requires_grad = True
+        nr += 1
+    if nr > 1:
+        ctx._out_meta = tuple((o._data.shape, o._data.dtype) if o is not None else None for o in outs)
+    if ctx._to_save:
+        ctx._saved = tuple([_pack(t, outs) for t in ctx._to_save])
+        ctx._to_save = None
+    if STATE.anomaly:
+        ctx._trace = traceback.format_stack()[:-2]
+
+
 def _as_output(o, inputs):
-    from ..tensor import Tensor
+    Tensor = _tensor_mod.Tensor
     if o is None:
         return None
     if isinstance(o, np.ndarray):
@@ -283,8 +318,9 @@ def _as_output(o, inputs):
 
 
 def _edge(t):
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr)
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
     return (t._accumulator(), 0)
 
 
