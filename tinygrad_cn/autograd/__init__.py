@@ -7,11 +7,8 @@ from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled
 from .variable import Variable
 from . import profiler, function, grad_mode
 
-try:  # written alongside the engine; absent only in a partial checkout
-    from .gradcheck import gradcheck, gradgradcheck
-    from . import functional
-except ImportError:  # pragma: no cover
-    pass
+from .gradcheck import gradcheck, gradgradcheck
+from . import functional
 
 __all__ = ["Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "detect_anomaly", "set_detect_anomaly", "Variable", "gradcheck", "gradgradcheck", "functional",
