@@ -211,8 +211,9 @@ class Function(Node, metaclass=FunctionMeta):
     def apply(cls, *args, **kwargs):
         Tensor = _tensor_mod.Tensor
         ctx = _new(cls)
+        state = STATE
         record = False
-        if STATE.enabled:
+        if state.enabled:
             needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             record = True in needs
         else:
@@ -222,19 +223,34 @@ class Function(Node, metaclass=FunctionMeta):
         if prof is not None:
             t0 = prof.clock()
         if record:
-            STATE.enabled = False
+            state.enabled = False  # forward is not itself recorded
             try:
                 out = cls.forward(ctx, *args, **kwargs)
             finally:
-                STATE.enabled = True
+                state.enabled = True
         else:
             out = cls.forward(ctx, *args, **kwargs)
-        if type(out) is np.ndarray:  # the library's own single-output ops
-            outs = (Tensor._make(out),)
-            single = True
-        else:
-            single = not isinstance(out, tuple)
-            outs = tuple(_as_output(o, args) for o in ((out,) if single else out))
+        if type(out) is np.ndarray:
+            # The library's own ops return one array: wrap it here, without the general path.
+            t = _new(Tensor)
+            t._data = out
+            t.grad = t._x = None
+            t._vc = [0]
+            if record and out.dtype.kind == "f" and ctx._non_diff is None:
+                t.grad_fn, t._output_nr, t._requires_grad = ctx, 0, True
+                _link(ctx, args, needs)
+                if ctx._to_save:
+                    ctx._saved = tuple([_pack(s, (t,)) for s in ctx._to_save])
+                    ctx._to_save = None
+                if state.anomaly:
+                    ctx._trace = traceback.format_stack()[:-1]
+            else:
+                t.grad_fn, t._output_nr, t._requires_grad = None, 0, False
+            if prof is not None:
+                prof.record(cls.__name__, prof.clock() - t0, None)
+            return t
+        single = not isinstance(out, tuple)
+        outs = tuple(_as_output(o, args) for o in ((out,) if single else out))
         if record:
             _record(ctx, args, needs, outs)
         if prof is not None:
@@ -268,8 +284,9 @@ def _holds_data(v) -> bool:
     return isinstance(v, (tuple, list)) and any(isinstance(e, (Tensor, np.ndarray)) for e in v)
 
 
-def _record(ctx, args, needs, outs) -> None:
-    """Link a node into the graph: edges to its inputs, its outputs' grad_fn."""
+def _link(ctx, args, needs) -> None:
+    """Edges to the nodes that made the inputs, and the inputs' shapes and
+    dtypes, which the engine reduces each gradient to."""
     nxt = []
     meta = []
     for a, n in zip(args, needs):
@@ -283,6 +300,11 @@ def _record(ctx, args, needs, outs) -> None:
             meta.append(None)
     ctx._next = nxt
     ctx._in_meta = meta
+
+
+def _record(ctx, args, needs, outs) -> None:
+    """Link a node into the graph: edges to its inputs, its outputs' grad_fn."""
+    _link(ctx, args, needs)
     non_diff = ctx._non_diff
     nr = 0
     for o in outs:
