@@ -111,7 +111,9 @@ class Tensor:
     """
 
     __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_x", "__weakref__")
-    __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected op
+    # NumPy defers binary operators to us (np.float32(2) * t is a Tensor, as in torch);
+    # np.asarray(t) still works through __array__.
+    __array_ufunc__ = None
 
     def __init__(self, *args, **kwargs):
         from .creation import _legacy_array

@@ -113,7 +113,8 @@ class Mul(Function):
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
         # Each factor is needed only for the other's gradient.
-        ctx.save_for_backward(a if need_b else None, b if need_a and isinstance(b, Tensor) else None)
+        ctx.save_for_backward(a if need_b and isinstance(a, Tensor) else None,
+                              b if need_a and isinstance(b, Tensor) else None)
         ctx.scalars = _scalars(a, b)
         return _arr(a) * _arr(b)
 
