@@ -23,7 +23,13 @@ topk_result = namedtuple("topk", ["values", "indices"])
 
 
 def np_index(index):
-    """Turn a torch-style index (Tensors, lists, slices, None, ...) into NumPy's."""
+    """Turn a torch-style index (Tensors, lists, slices, None, ...) into NumPy's.
+
+    torch applies integer indices first (as ``select``) and only then the
+    advanced (array) ones; NumPy counts an integer among the advanced indices,
+    which moves the result's dimensions elsewhere. An index mixing both is
+    therefore returned as a :class:`TwoStep` (basic part, then advanced part).
+    """
     items = index if isinstance(index, tuple) else (index,)
     out = []
     for i in items:
@@ -37,8 +43,76 @@ def np_index(index):
             i = _list_index(i)
         elif isinstance(i, np.ndarray) and i.dtype.kind == "f":
             raise IndexError("arrays used as indices must be of integer (or boolean) type")
+        elif isinstance(i, slice):
+            if i.step is not None and int(i.step) == 0:
+                raise ValueError("slice step cannot be zero")
+            if i.step is not None and int(i.step) < 0:
+                raise ValueError("step must be greater than zero")
+        elif isinstance(i, (bool, np.bool_)):
+            i = np.asarray(i)
+        elif not (i is None or i is Ellipsis or isinstance(i, (int, np.integer, np.ndarray))):
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
+                             "are valid indices (got " + type(i).__name__ + ")")
         out.append(i)
-    return tuple(out)
+    out = tuple(out)
+    if any(isinstance(i, np.ndarray) for i in out) and any(isinstance(i, (int, np.integer)) for i in out):
+        return _two_step(out)
+    return out
+
+
+class TwoStep:
+    """An index applied as ``a[first][second]``: ``first`` is basic (so
+    ``a[first]`` is a view of ``a``), ``second`` holds the advanced part."""
+
+    __slots__ = ("first", "second")
+
+    def __init__(self, first, second):
+        self.first, self.second = first, second
+
+
+def _two_step(idx) -> TwoStep:
+    first, second = [], []
+    for i in idx:
+        if isinstance(i, (int, np.integer)):
+            first.append(i)
+        elif isinstance(i, np.ndarray):
+            if i.dtype == np.bool_ and i.ndim == 0:
+                second.append(i)  # adds a dimension, consumes none
+                continue
+            k = i.ndim if i.dtype == np.bool_ else 1
+            first.extend([slice(None)] * k)
+            second.append(i)
+        elif i is None:
+            first.append(None)
+            second.append(slice(None))
+        else:  # a slice or Ellipsis
+            first.append(i)
+            second.append(i if i is Ellipsis else slice(None))
+    if Ellipsis not in first:
+        first.append(Ellipsis)  # keeps a[first] a view even when every dimension is taken
+    return TwoStep(tuple(first), tuple(second))
+
+
+def _take(arr: np.ndarray, idx) -> np.ndarray:
+    if isinstance(idx, TwoStep):
+        return arr[idx.first][idx.second]
+    return arr[idx]
+
+
+def _put(arr: np.ndarray, idx, value) -> None:
+    if isinstance(idx, TwoStep):
+        arr[idx.first][idx.second] = value
+    else:
+        arr[idx] = value
+
+
+def _add_at(arr: np.ndarray, idx, value) -> None:
+    if isinstance(idx, TwoStep):
+        np.add.at(arr[idx.first], idx.second, value)
+    elif _is_basic(idx):
+        arr[idx] += value
+    else:
+        np.add.at(arr, idx, value)
 
 
 def _list_index(items):
@@ -50,7 +124,8 @@ def _list_index(items):
 
 
 def _is_basic(idx) -> bool:
-    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in idx)
+    return not isinstance(idx, TwoStep) and \
+        all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in idx)
 
 
 class Getitem(Function):
@@ -58,7 +133,7 @@ class Getitem(Function):
     def forward(ctx, x, idx):
         ctx.idx = idx
         ctx.meta = (x._data.shape, x._data.dtype)
-        return np.asarray(x._data[idx])
+        return np.asarray(_take(x._data, idx))
 
     @staticmethod
     def backward(ctx, g):
@@ -72,10 +147,7 @@ class IndexAdd(Function):
     def forward(ctx, g, idx, meta):
         ctx.idx = idx
         out = np.zeros(*meta)
-        if _is_basic(idx):
-            out[idx] = g._data
-        else:
-            np.add.at(out, idx, g._data)
+        _add_at(out, idx, g._data)
         return out
 
     @staticmethod
@@ -85,7 +157,8 @@ class IndexAdd(Function):
 
 def getitem(self: Tensor, index) -> Tensor:
     idx = np_index(index)
-    if self._data.ndim == 0 and any(i is not None and i is not Ellipsis and not isinstance(i, slice) for i in idx):
+    items = idx.first + idx.second if isinstance(idx, TwoStep) else idx
+    if self._data.ndim == 0 and any(i is not None and i is not Ellipsis and not isinstance(i, slice) for i in items):
         if not (len(idx) == 1 and isinstance(idx[0], np.ndarray) and idx[0].dtype == np.bool_):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
@@ -98,35 +171,64 @@ def getitem(self: Tensor, index) -> Tensor:
 Tensor.__getitem__ = getitem
 
 
+def _write(out: np.ndarray, idx, value: np.ndarray, accumulate: bool) -> None:
+    """``out[idx] = value`` (or ``+=`` with repeats accumulating), torch's errors."""
+    region = _take(out, idx)
+    vshape = value.shape
+    while len(vshape) > region.ndim and vshape[0] == 1:  # torch drops leading 1s of the value
+        vshape = vshape[1:]
+    try:
+        value = np.broadcast_to(value.reshape(vshape), region.shape)
+    except ValueError:
+        raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+                           f"indexing result of shape {list(region.shape)}") from None
+    if accumulate:
+        _add_at(out, idx, value)
+    else:
+        _put(out, idx, value)
+
+
 class IndexPut(Function):
-    """``src`` with ``value`` written at ``idx``, out of place."""
+    """``src`` with ``value`` written (or added, ``accumulate``) at ``idx``, out of place."""
 
     @staticmethod
-    def forward(ctx, src, idx, value):
+    def forward(ctx, src, idx, value, accumulate=False):
         ctx.idx = idx
+        ctx.accumulate = accumulate
+        ctx.value_shape = value._data.shape
         out = src._data.copy()
-        out[idx] = value._data
+        _write(out, idx, value._data, accumulate)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        need_src, _, need_value = ctx.needs_input_grad
-        zero = _make(np.zeros((), dtype=g._data.dtype))
-        g_src = IndexPut.apply(g, ctx.idx, zero) if need_src else None
-        g_value = Getitem.apply(g, ctx.idx) if need_value else None
-        return g_src, None, g_value
+        need_src, _, need_value, _ = ctx.needs_input_grad
+        g_src = g_value = None
+        if need_src:
+            if ctx.accumulate:
+                g_src = g
+            else:
+                g_src = IndexPut.apply(g, ctx.idx, _make(np.zeros((), dtype=g._data.dtype)))
+        if need_value:
+            g_value = Getitem.apply(g, ctx.idx)
+            extra = len(ctx.value_shape) - g_value._data.ndim
+            if extra > 0:  # the value had leading 1s that the write dropped
+                g_value = g_value.reshape((1,) * extra + g_value._data.shape)
+        return g_src, None, g_value, None
 
 
-def index_put(src: Tensor, index, value: Tensor) -> Tensor:
+def index_put(src: Tensor, index, value: Tensor, accumulate: bool = False) -> Tensor:
+    if not isinstance(value, Tensor):
+        value = _make(np.asarray(value, dtype=src._data.dtype))
     if value._data.dtype != src._data.dtype:
         value = value.to(src.dtype)
-    return IndexPut.apply(src, np_index(index), value)
+    return IndexPut.apply(src, np_index(index), value, accumulate)
 
 
 @tensor_method("index_put")
-def index_put_(input, indices, values, accumulate=False):
-    idx = tuple(indices)
-    return input.index_add(0, idx, values) if accumulate else index_put(input, idx, values)
+def _index_put(input, indices, values, accumulate=False):
+    """``input`` with ``values`` put (or added) at the positions of the index tensors ``indices``."""
+    return index_put(input, tuple(indices), values, accumulate)
 
 
 # -- gather / scatter --------------------------------------------------------
@@ -137,8 +239,8 @@ def _along(index: np.ndarray, dim: int):
     return tuple(grid)
 
 
-def _check_index(name, input, dim, index):
-    if index._data.dtype != np.int64:
+def _check_index(name, input, dim, index, src=None):
+    if index._data.dtype not in (np.int64, np.int32):
         raise RuntimeError(f"{name}(): Expected dtype int64 for index")
     if index._data.ndim != input._data.ndim and not (index._data.ndim <= 1 and input._data.ndim <= 1):
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor")
@@ -146,6 +248,20 @@ def _check_index(name, input, dim, index):
         if d != dim and a > b:
             raise RuntimeError(f"Size does not match at dimension {d} expected index {list(index.shape)} to be "
                                f"smaller than self {list(input.shape)} apart from dimension {dim}")
+    if isinstance(src, Tensor):
+        if src._data.ndim != index._data.ndim and not (index._data.ndim <= 1 and src._data.ndim <= 1):
+            raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+        for d, (a, b) in enumerate(zip(index._data.shape, src._data.shape)):
+            if a > b:
+                raise RuntimeError(f"Expected index {list(index.shape)} to be smaller than self "
+                                   f"{list(input.shape)} apart from dimension {dim} and to be smaller size than "
+                                   f"src {list(src.shape)}")
+    if index._data.size:
+        n = input._data.shape[dim] if input._data.ndim else 1
+        lo, hi = int(index._data.min()), int(index._data.max())
+        if lo < 0 or hi >= n:
+            bad = lo if lo < 0 else hi
+            raise RuntimeError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
 
 
 class Gather(Function):
@@ -171,7 +287,7 @@ def gather(input, dim: int, index, *, sparse_grad=False):
 class Scatter(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src, reduce):
-        ctx.args = (dim, index)
+        ctx.args = (dim, index, reduce)
         out = x._data.copy()
         coords = _along(index._data, dim)
         vals = _src_block(src, index, out.dtype)
@@ -187,8 +303,12 @@ class Scatter(Function):
 
     @staticmethod
     def backward(ctx, g):
-        dim, index = ctx.args
+        dim, index, reduce = ctx.args
         need_x, _, _, need_src, _ = ctx.needs_input_grad
+        if reduce == "multiply":
+            raise RuntimeError("derivative for scatter with reduce='multiply' is not implemented")
+        if reduce == "add":
+            return (g if need_x else None), None, None, (gather(g, dim, index) if need_src else None), None
         gx = scatter(g, dim, index, 0.0) if need_x else None
         gs = gather(g, dim, index) if need_src else None
         return gx, None, None, gs, None
@@ -219,9 +339,11 @@ def _src_block(src, index, dtype):
 def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     """Write ``src`` (or ``value``) into a copy of ``input`` at ``index`` along ``dim``."""
     dim = _wrap_dim(dim, input._data.ndim)
-    _check_index("scatter", input, dim, index)
     if src is None:
         src = value
+    _check_index("scatter", input, dim, index, src)
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
     if isinstance(src, Tensor):
         src = _src_view(src, index)
     return Scatter.apply(input, dim, index, src, reduce)
@@ -236,7 +358,7 @@ def _src_view(src, index):
 @tensor_method("scatter_add")
 def scatter_add(input, dim: int, index, src):
     dim = _wrap_dim(dim, input._data.ndim)
-    _check_index("scatter_add", input, dim, index)
+    _check_index("scatter_add", input, dim, index, src)
     if src._data.dtype != input._data.dtype:
         src = src.to(input.dtype)
     return ScatterAdd.apply(input, dim, index, _src_view(src, index))
@@ -274,6 +396,19 @@ def index_fill(input, dim: int, index, value):
     return masked_fill(input, _make(mask.reshape(shape)), value)
 
 
+def _bshape(a, b) -> tuple:
+    """np.broadcast_shapes with torch's error."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        pass
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            raise RuntimeError(f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) at "
+                               f"non-singleton dimension {max(len(a), len(b)) - i}")
+    raise RuntimeError(f"shapes {list(a)} and {list(b)} cannot be broadcast together")
+
+
 @tensor_method("masked_fill")
 def masked_fill(input, mask, value):
     """``value`` where ``mask`` is True, else ``input``."""
@@ -282,14 +417,16 @@ def masked_fill(input, mask, value):
     if isinstance(value, Tensor) and value._data.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value._data.ndim} dimension(s).")
-    np.broadcast_shapes(mask._data.shape, input._data.shape)
+    _bshape(mask._data.shape, input._data.shape)
     r = where(mask, value if isinstance(value, Tensor) else _make(np.asarray(value, dtype=input._data.dtype)), input)
     return r if r._data.dtype == input._data.dtype else r.to(input.dtype)
 
 
 @tensor_method("masked_select")
 def masked_select(input, mask):
-    shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
+    if mask._data.dtype != np.bool_:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask")
+    shape = _bshape(input._data.shape, mask._data.shape)
     return getitem(input.expand(shape), mask.expand(shape))
 
 

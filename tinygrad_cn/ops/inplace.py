@@ -27,11 +27,24 @@ def check_inplace(self: Tensor) -> None:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
 
 
+def check_multi_output_view(self: Tensor) -> None:
+    """torch refuses recorded in-place writes to one of several views made by one node."""
+    x = self._x
+    multi = getattr(x.view_fn, "multi_output", None) if x is not None and x.base is not None else None
+    if multi is not None:
+        name, i = multi
+        raise RuntimeError(f"Output {i} of {name} is a view and is being modified inplace. This view is the output "
+                           "of a function that returns multiple views. Such functions do not allow the output "
+                           "views to be modified inplace. You should replace the inplace operation by an "
+                           "out-of-place one.")
+
+
 def apply_inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     """``self.<op>_(...)``: run ``fn(self, ...)`` out of place and commit it."""
     check_inplace(self)
     src = self
     if STATE.enabled and (self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)):
+        check_multi_output_view(self)
         # Backward may need self's old value, which the write below destroys.
         src = _make(self._data.copy())
         src.grad_fn, src._output_nr, src._requires_grad = self.grad_fn, self._output_nr, self._requires_grad
@@ -129,6 +142,8 @@ def fill_(self: Tensor, value) -> Tensor:
     if not isinstance(value, Tensor) or not value._requires_grad:
         check_inplace(self)
         v = value._data if isinstance(value, Tensor) else value
+        if STATE.enabled and self._requires_grad:
+            check_multi_output_view(self)
         self._data[...] = v
         self._vc[0] += 1
         if STATE.enabled and self._requires_grad:
@@ -165,6 +180,15 @@ def setitem(self: Tensor, index, value) -> None:
     apply_inplace(self, index_put, index, value)
 
 
+def index_put_(self: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """Put (or add, ``accumulate``) ``values`` at the positions of the index tensors ``indices``."""
+    from .indexing import index_put
+    if not isinstance(values, Tensor):
+        values = _make(np.asarray(values, dtype=self._data.dtype))
+    return apply_inplace(self, index_put, tuple(indices), values, accumulate)
+
+
+Tensor.index_put_ = index_put_
 Tensor.fill_ = fill_
 Tensor.zero_ = zero_
 Tensor.copy_ = copy_

@@ -8,13 +8,17 @@ from typing import Sequence
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor, tensor_method, _wrap_dim, wrap_dims
+from ..tensor import Tensor, tensor_method, _wrap_dim, wrap_dims, _EXPORTS
 
 _make = Tensor._make
 
 
-def record_view(src: Tensor, out: Tensor, fn) -> Tensor:
-    """Mark ``out`` as a view of ``src``'s base when they share memory."""
+def record_view(src: Tensor, out: Tensor, fn, multi=None) -> Tensor:
+    """Mark ``out`` as a view of ``src``'s base when they share memory.
+
+    ``multi`` names the op when ``out`` is one of several views returned by one
+    node (split, chunk, unbind): as in torch, such a view (and any view of it)
+    refuses in-place writes that autograd would have to record."""
     if not np.may_share_memory(out._data, src._data):
         return out
     out._vc = src._vc
@@ -22,7 +26,11 @@ def record_view(src: Tensor, out: Tensor, fn) -> Tensor:
     base_fn = sx.view_fn if sx is not None and sx.base is not None else None
     x = out._extras
     x.base = sx.base if base_fn is not None else src
-    x.view_fn = (lambda t: fn(base_fn(t))) if base_fn is not None else fn
+    view_fn = (lambda t: fn(base_fn(t))) if base_fn is not None else fn
+    multi = multi or getattr(base_fn, "multi_output", None)
+    if multi:
+        view_fn.multi_output = multi
+    x.view_fn = view_fn
     return out
 
 
@@ -348,7 +356,7 @@ def cat(tensors, dim: int = 0, *, out=None):
     """Join tensors along an existing dimension (promoting dtypes as torch)."""
     tensors = [t for t in tensors]
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     from .. import _dtype
     from .pointwise import _out
     dt = tensors[0].dtype
@@ -370,6 +378,9 @@ def cat(tensors, dim: int = 0, *, out=None):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                                    f"{ref[ax]} but got size {s[ax]} for tensor number {i} in the list.")
     return _out(Cat.apply(d, *parts), out)
+
+
+_EXPORTS["concat"] = _EXPORTS["concatenate"] = cat
 
 
 @tensor_method("stack", function=True)
@@ -427,7 +438,7 @@ def split(input, split_size_or_sections, dim: int = 0):
     outs = Split.apply(input, sizes, d)
     outs = outs if isinstance(outs, tuple) else (outs,)
     for i, o in enumerate(outs):
-        record_view(input, o, lambda t, i=i: t.split(sizes, d)[i])
+        record_view(input, o, lambda t, i=i: t.split(sizes, d)[i], multi=("SplitBackward0", i))
     return outs
 
 
@@ -472,6 +483,21 @@ def narrow(input, dim: int, start: int, length: int):
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
     index = (slice(None),) * d + (slice(start, start + length),)
     return input[index]
+
+
+@tensor_method("select")
+def select(input, dim: int, index: int):
+    """The slice at ``index`` along ``dim``, a view with that dimension removed."""
+    n = input._data.ndim
+    if n == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = _wrap_dim(dim, n)
+    size = input._data.shape[d]
+    i = int(index)
+    if not -size <= i < size:
+        raise IndexError(f"select(): index {i} out of range for tensor of size {list(input.shape)} at "
+                         f"dimension {d}")
+    return input[(slice(None),) * d + (i,)]
 
 
 class Flip(Function):
