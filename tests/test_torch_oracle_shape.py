@@ -170,6 +170,35 @@ def _index_put_acc(m, x, v):
     return y
 
 
+def _view_unsqueeze_then_add(m, x, v):
+    y = x * 1
+    r = y[1]
+    r.unsqueeze_(0)
+    r.add_(v)
+    return y
+
+
+def _sort_out(m, x):
+    vals, idx = m.empty(0, dtype=m.float64), m.empty(0, dtype=m.int64)
+    r = m.sort(x.detach(), 1, out=(vals, idx))
+    return r[0], r[1], vals, idx
+
+
+def _topk_out(m, x):
+    vals, idx = m.empty(0, dtype=m.float64), m.empty(0, dtype=m.int64)
+    m.topk(x.detach(), 2, out=(vals, idx))
+    return vals, idx
+
+
+def _out_kw(op):
+    def f(m, x):
+        o = m.empty(1, dtype=m.float64)
+        r = op(m, x.detach(), o)
+        assert r is o
+        return o
+    return f
+
+
 A, B = (3, 4), (2, 3, 4)
 
 CASES = [
@@ -347,6 +376,25 @@ CASES = [
     ("topk_fn", lambda m, x: m.topk(x, 1, 1), [A]),
     ("kthvalue", lambda m, x: x.kthvalue(2, 1), [A]),
     ("kthvalue_keepdim", lambda m, x: x.kthvalue(1, 0, keepdim=True), [A]),
+    ("topk_0d", lambda m, x: x.topk(1), [()]),
+    ("gather_0d", lambda m, x: x.gather(0, m.tensor(0)), [()]),
+    ("get_nested_list", lambda m, x: x[[[0, 1], [1, 0]]], [A]),
+    ("get_list_with_slice", lambda m, x: x[[slice(None), 1]], [A]),
+    ("get_list_of_tensors", lambda m, x: x[[m.tensor([0, 1]), m.tensor([1, 2])]], [A]),
+    ("get_uint8_mask", lambda m, x: x[m.tensor([1, 0, 1], dtype=m.uint8)], [A]),
+    ("get_true", lambda m, x: x[True], [A]),
+    ("get_false", lambda m, x: x[False], [A]),
+    ("get_int_true", lambda m, x: x[1, True], [A]),
+    ("get_int_none_adv", lambda m, x: x[1, None, [0, 2]], [B]),
+    ("get_adv_int_adv", lambda m, x: x[[0, 1], 2, [1, 3]], [B]),
+    ("get_int_adv_2d", lambda m, x: x[0, :, m.tensor([[1, 0], [3, 3]])], [B]),
+    ("sort_out", _sort_out, [A]),
+    ("topk_out", _topk_out, [A]),
+    ("cat_out", _out_kw(lambda m, x, o: m.cat([x, x], 1, out=o)), [A]),
+    ("stack_out", _out_kw(lambda m, x, o: m.stack([x, x], out=o)), [A]),
+    ("gather_out", _out_kw(lambda m, x, o: m.gather(x, 1, m.tensor([[0], [1], [0]]), out=o)), [A]),
+    ("index_select_out", _out_kw(lambda m, x, o: m.index_select(x, 0, m.tensor([2, 0]), out=o)), [A]),
+    ("masked_select_out", _out_kw(lambda m, x, o: m.masked_select(x, x > 0, out=o)), [A]),
     # -- setitem and in-place -------------------------------------------------------------
     ("set_int", _setitem(1, lambda m, v: v), [A, (4,)]),
     ("set_scalar", _setitem((slice(None), 1), lambda m: 5.0), [A]),
@@ -379,6 +427,7 @@ CASES = [
     ("unsqueeze_squeeze_", _squeeze_, [A]),
     ("index_put_", _index_put_, [A, (2,)]),
     ("index_put_acc", _index_put_acc, [A, (2,)]),
+    ("view_unsqueeze_then_add", _view_unsqueeze_then_add, [A, (1, 4)]),
 ]
 
 
@@ -558,6 +607,21 @@ ERRORS = [
     ("leaf_setitem", lambda m, x: x.__setitem__(0, 1.0), [A]),
     ("expand_inplace", lambda m, x: x.detach().expand(3, 3).add_(1), [(3, 1)]),
     ("inplace_bcast_out", lambda m, x: x.detach().add_(m.ones(2, 3, 4)), [A]),
+    ("leaf_t_", lambda m, x: x.t_(), [A]),
+    ("leaf_unsqueeze_", lambda m, x: x.unsqueeze_(0), [A]),
+    ("roll_align", lambda m, x: x.roll((1, 2), 0), [A]),
+    ("roll_no_dims", lambda m, x: x.roll((1, 2)), [A]),
+    ("flip_dup", lambda m, x: x.flip(0, -2), [A]),
+    ("movedim_dup", lambda m, x: x.movedim((0, 0), (1, 0)), [A]),
+    ("scatter_dtype", lambda m, x: x.scatter(0, m.tensor([[0]]), m.ones(1, 1)), [A]),
+    ("scatter_add_dtype", lambda m, x: x.scatter_add(0, m.tensor([[0]]), m.ones(1, 1)), [A]),
+    ("scatter_bad_reduce", lambda m, x: x.scatter(0, m.tensor([[0]]), 1.0, reduce="max"), [A]),
+    ("index_select_neg", lambda m, x: x.index_select(0, m.tensor([-1])), [A]),
+    ("index_select_float", lambda m, x: x.index_select(0, m.tensor([0.0])), [A]),
+    ("select_range", lambda m, x: x.select(0, 3), [A]),
+    ("select_dim", lambda m, x: x.select(2, 0), [A]),
+    ("kthvalue_range", lambda m, x: x.kthvalue(5), [A]),
+    ("take_range", lambda m, x: x.take(m.tensor([12])), [A]),
     ("inplace_float_to_int", lambda m, x: m.tensor([1, 2]).add_(1.5), [A]),
 ]
 

@@ -30,6 +30,9 @@ def np_index(index):
     which moves the result's dimensions elsewhere. An index mixing both is
     therefore returned as a :class:`TwoStep` (basic part, then advanced part).
     """
+    if isinstance(index, list) and len(index) < 32 and \
+            any(isinstance(i, (Tensor, list, tuple, slice)) or i is None or i is Ellipsis for i in index):
+        index = tuple(index)  # torch's legacy rule: such a list is a tuple of indices
     items = index if isinstance(index, tuple) else (index,)
     out = []
     for i in items:
@@ -37,6 +40,8 @@ def np_index(index):
             i = i._data
             if i.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if i.dtype == np.uint8:
+                i = i.astype(np.bool_)  # a byte tensor is a mask, as in torch
             if i.ndim == 0 and i.dtype != np.bool_:
                 i = int(i)
         elif isinstance(i, (list, tuple)):
@@ -278,10 +283,15 @@ class Gather(Function):
 
 
 @tensor_method("gather")
-def gather(input, dim: int, index, *, sparse_grad=False):
+def gather(input, dim: int, index, *, sparse_grad=False, out=None):
     dim = _wrap_dim(dim, input._data.ndim)
     _check_index("gather", input, dim, index)
-    return Gather.apply(input, dim, index)
+    if input._data.ndim == 0 or index._data.ndim == 0:  # 0-d (or 1-d with 0-d): work in 1-d
+        r = Gather.apply(input.reshape(-1), 0, index.reshape(-1)).reshape(index.shape)
+    else:
+        r = Gather.apply(input, dim, index)
+    from .pointwise import _out
+    return _out(r, out)
 
 
 class Scatter(Function):
@@ -345,6 +355,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce=None):
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
     if isinstance(src, Tensor):
+        if src._data.dtype != input._data.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
         src = _src_view(src, index)
     return Scatter.apply(input, dim, index, src, reduce)
 
@@ -360,7 +372,7 @@ def scatter_add(input, dim: int, index, src):
     dim = _wrap_dim(dim, input._data.ndim)
     _check_index("scatter_add", input, dim, index, src)
     if src._data.dtype != input._data.dtype:
-        src = src.to(input.dtype)
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     return ScatterAdd.apply(input, dim, index, _src_view(src, index))
 
 
@@ -369,8 +381,11 @@ def index_select(input, dim: int, index, *, out=None):
     if index._data.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")
     if index._data.dtype.kind not in "iu":
-        raise RuntimeError("index_select(): Expected dtype int32/int64 for index")
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d] if input._data.ndim else 1
+    if index._data.size and (index._data.min() < 0 or index._data.max() >= n):
+        raise IndexError("index out of range in self")
     r = getitem(input, (slice(None),) * d + (index.reshape(-1),))
     from .pointwise import _out
     return _out(r, out)
@@ -423,7 +438,12 @@ def masked_fill(input, mask, value):
 
 
 @tensor_method("masked_select")
-def masked_select(input, mask):
+def masked_select(input, mask, *, out=None):
+    from .pointwise import _out
+    return _out(_masked_select(input, mask), out)
+
+
+def _masked_select(input, mask):
     if mask._data.dtype != np.bool_:
         raise RuntimeError(f"masked_select: expected BoolTensor for mask")
     shape = _bshape(input._data.shape, mask._data.shape)
@@ -471,8 +491,22 @@ def take_along_dim(input, indices, dim=None):
 
 
 # -- sort / topk ---------------------------------------------------------------
+def _out_pair(result, out):
+    """``out=(values, indices)`` as torch: each written (and resized) in place."""
+    if out is None:
+        return result
+    from .pointwise import _out
+    values, indices = out
+    return type(result)(_out(result[0], values), _out(result[1], indices))
+
+
 @tensor_method("sort")
-def sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *, out=None):
+    """Sorted values and their int64 indices (a named tuple, as torch); NaN sorts as the largest."""
+    return _out_pair(_sort(input, dim, descending, stable), out)
+
+
+def _sort(input, dim: int = -1, descending: bool = False, stable: bool = False):
     """Sorted values and their int64 indices (a named tuple, as torch)."""
     if input._data.ndim == 0:
         return sort_result(input.clone(), _make(np.zeros((), dtype=np.int64)))
@@ -499,14 +533,18 @@ def msort(input):
 
 
 @tensor_method("topk")
-def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *, out=None):
+    return _out_pair(_topk(input, k, dim, largest, sorted), out)
+
+
+def _topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     d = _wrap_dim(dim, input._data.ndim)
     n = input._data.shape[d] if input._data.ndim else 1
     if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
     s = sort(input, d, descending=largest)
     idx = s.indices.narrow(d, 0, k) if input._data.ndim else s.indices
-    idx = _make(np.ascontiguousarray(idx._data))
+    idx = _make(np.ascontiguousarray(idx._data).reshape(idx._data.shape if input._data.ndim else ()))
     return topk_result(gather(input, d, idx) if input._data.ndim else input.clone(), idx)
 
 

@@ -215,8 +215,17 @@ def _make_inplace(name: str):
 
 
 def _reshape_inplace(self, fn, *args, **kwargs):
+    check_inplace(self)
     r = fn(self, *args, **kwargs)
     self._data = r._data
+    self._vc[0] += 1
+    x = self._x
+    if x is not None and x.base is not None:  # a view stays re-derivable from its base
+        old_fn = x.view_fn
+        new_fn = lambda t: fn(old_fn(t), *args, **kwargs)  # noqa: E731
+        if getattr(old_fn, "multi_output", None) is not None:
+            new_fn.multi_output = old_fn.multi_output
+        x.view_fn = new_fn
     if r.grad_fn is not None:
         self.grad_fn, self._output_nr = r.grad_fn, r._output_nr
     return self

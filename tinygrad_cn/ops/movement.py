@@ -175,6 +175,12 @@ def movedim(input, source, destination):
     dst = [destination] if isinstance(destination, int) else list(destination)
     src = [_wrap_dim(s, n) for s in src]
     dst = [_wrap_dim(d, n) for d in dst]
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) should contain "
+                           f"the same number of dims as destination ({dst} dims)")
+    for name, ds in (("source", src), ("destination", dst)):
+        if len(set(ds)) != len(ds):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({ds})")
     order = [d for d in range(n) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -513,7 +519,15 @@ class Flip(Function):
 
 @tensor_method("flip")
 def flip(input, *dims):
-    return Flip.apply(input, wrap_dims(_sizes(dims), input._data.ndim))
+    dims = _sizes(dims)
+    n = input._data.ndim
+    seen = set()
+    for d in dims:
+        w = _wrap_dim(d, n)
+        if w in seen:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        seen.add(w)
+    return Flip.apply(input, wrap_dims(dims, n))
 
 
 @tensor_method("fliplr")
@@ -545,6 +559,15 @@ def roll(input, shifts, dims=None):
         shifts = tuple(shifts)
     if isinstance(dims, list):
         dims = tuple(dims)
+    if isinstance(shifts, Tensor):
+        shifts = int(shifts)
+    n_shifts = len(shifts) if isinstance(shifts, tuple) else 1
+    n_dims = 0 if dims is None else len(dims) if isinstance(dims, tuple) else 1
+    if dims is None and n_shifts != 1 or dims is not None and n_shifts != n_dims:
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {n_shifts}, dims:{n_dims}")
+    if dims is not None:
+        nd = input._data.ndim
+        dims = tuple(_wrap_dim(d, nd) for d in dims) if isinstance(dims, tuple) else _wrap_dim(dims, nd)
     if dims is None:
         flat = reshape(input, (-1,))
         return reshape(Roll.apply(flat, shifts, 0), input._data.shape)
