@@ -13,7 +13,8 @@ Example::
 from ._dtype import (dtype, float32, float64, float16, int64, int32, int16, int8, uint8, bool_ as bool,
                      get_default_dtype, set_default_dtype)
 from ._dtype import float32 as float, float64 as double, float16 as half, int64 as long, int32 as int
-from ._dtype import int16 as short, result_type as _result_type
+from ._dtype import int16 as short, result_type as _result_type, finfo, iinfo, promote_types
+from ._format import set_printoptions
 from .tensor import Tensor, Size, device, is_tensor
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled)
@@ -53,11 +54,3 @@ def is_floating_point(input: Tensor) -> bool:
 
 def is_storage(obj) -> bool:
     return False
-
-
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
-    """Accepted for compatibility; printing follows NumPy's options."""
-    import numpy as _np
-    kw = {k: v for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems,
-                                linewidth=linewidth).items() if v is not None}
-    _np.set_printoptions(**kw)

@@ -76,11 +76,11 @@ def check_device(d) -> None:
 class _Extras:
     """Rarely-used per-tensor state, kept off the hot path of tensor creation."""
 
-    __slots__ = ("base", "view_fn", "hooks", "accum", "retains_grad", "name")
+    __slots__ = ("base", "view_fn", "hooks", "accum", "retains_grad", "name", "inference")
 
     def __init__(self):
         self.base = self.view_fn = self.hooks = self.accum = self.name = None
-        self.retains_grad = False
+        self.retains_grad = self.inference = False
 
 
 class Size(tuple):
@@ -133,6 +133,8 @@ class Tensor:
         t.grad = t.grad_fn = t._x = None
         t._output_nr = 0
         t._vc = [0]
+        if STATE.inference:
+            t._extras.inference = True
         return t
 
     # -- metadata ------------------------------------------------------------
@@ -219,7 +221,8 @@ class Tensor:
         return self
 
     def is_inference(self) -> bool:
-        return False
+        """True for tensors made inside ``inference_mode``."""
+        return self._x is not None and self._x.inference
 
     @property
     def _version(self) -> int:

@@ -53,7 +53,7 @@ def _collect(roots):
     while stack:
         node = stack.pop()
         for edge in node._next:
-            if edge is None:
+            if not edge:
                 continue
             child = edge[0]
             deps[child] = deps.get(child, 0) + 1
@@ -75,7 +75,7 @@ def _needed(order, targets):
     for root in order:
         if root in state:
             continue
-        stack = [(root, iter([e[0] for e in root._next if e is not None]))]
+        stack = [(root, iter([e[0] for e in root._next if e]))]
         state[root] = 1
         while stack:
             node, it = stack[-1]
@@ -85,9 +85,9 @@ def _needed(order, targets):
                 post.append(node)
             elif child not in state:
                 state[child] = 1
-                stack.append((child, iter([e[0] for e in child._next if e is not None])))
+                stack.append((child, iter([e[0] for e in child._next if e])))
     for node in post:
-        ex = any(reach[e[0]] for e in node._next if e is not None)
+        ex = any(reach[e[0]] for e in node._next if e)
         execute[node] = ex
         reach[node] = ex or node in targets
     return execute
@@ -179,7 +179,7 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
             if run and any(g is not None for g in grads):
                 results = _call_node(node, grads, retain_graph, prof)
             for i, edge in enumerate(node._next):
-                if edge is None:
+                if not edge:
                     continue
                 child, nr = edge
                 g = results[i] if i < len(results) else None

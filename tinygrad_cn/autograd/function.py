@@ -29,7 +29,8 @@ class Node:
 
     @property
     def next_functions(self):
-        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._next)
+        """One ``(node, output_nr)`` per tensor input, ``(None, 0)`` where no gradient flows."""
+        return tuple((e[0], e[1]) if e is not None else (None, 0) for e in self._next if e != ())
 
     def hooks_for(self, output_nr: int):
         hooks = self._pre_hooks
@@ -133,11 +134,23 @@ class SavedTensor:
 
 
 class FunctionMeta(type):
-    """Gives each Function subclass a torch-style node name (``MulBackward0``)."""
+    """Names graph nodes as torch does and gives each Function a node class.
+
+    ``tensor.grad_fn`` is an instance of ``<Name>Backward0`` (the library's ops)
+    or ``<Name>Backward`` (user Functions), a subclass of the Function itself,
+    so ``type(y.grad_fn).__name__`` reads as in torch."""
 
     def __init__(cls, name, bases, ns):
         super().__init__(name, bases, ns)
-        cls._node_name = name + "Backward0" if not name.endswith("Backward") else name
+        if ns.get("_is_node_class"):
+            return
+        builtin = cls.__module__.startswith("tinygrad_cn.")
+        node_name = name if name.endswith("Backward") else name + ("Backward0" if builtin else "Backward")
+        cls._node_name = node_name
+        cls._node_cls = FunctionMeta(node_name, (cls,), {"_is_node_class": True, "__module__": cls.__module__,
+                                                         "__qualname__": node_name})
+        overrides = "setup_context" in ns and any(isinstance(b, FunctionMeta) for b in bases)
+        cls._custom_setup = overrides or any(getattr(b, "_custom_setup", False) for b in bases)
 
 
 class Function(Node, metaclass=FunctionMeta):
@@ -210,7 +223,7 @@ class Function(Node, metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         Tensor = _tensor_mod.Tensor
-        ctx = _new(cls)
+        ctx = _new(cls._node_cls)
         state = STATE
         record = False
         if state.enabled:
@@ -225,17 +238,19 @@ class Function(Node, metaclass=FunctionMeta):
         if record:
             state.enabled = False  # forward is not itself recorded
             try:
-                out = cls.forward(ctx, *args, **kwargs)
+                out = cls._run_forward(ctx, args, kwargs)
             finally:
                 state.enabled = True
         else:
-            out = cls.forward(ctx, *args, **kwargs)
+            out = cls._run_forward(ctx, args, kwargs)
         if type(out) is np.ndarray:
             # The library's own ops return one array: wrap it here, without the general path.
             t = _new(Tensor)
             t._data = out
             t.grad = t._x = None
             t._vc = [0]
+            if state.inference:
+                t._extras.inference = True
             if record and out.dtype.kind == "f" and ctx._non_diff is None:
                 t.grad_fn, t._output_nr, t._requires_grad = ctx, 0, True
                 _link(ctx, args, needs)
@@ -256,6 +271,18 @@ class Function(Node, metaclass=FunctionMeta):
         if prof is not None:
             prof.record(cls.__name__, prof.clock() - t0, outs)
         return outs[0] if single else outs
+
+    @classmethod
+    def _run_forward(cls, ctx, args, kwargs):
+        if cls._custom_setup:  # torch 2 style: forward without ctx, then setup_context
+            out = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, out)
+            return out
+        return cls.forward(ctx, *args, **kwargs)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """torch 2 style: override together with a ctx-less ``forward``."""
 
     # -- after backward ------------------------------------------------------
     def _release(self) -> None:
@@ -296,7 +323,7 @@ def _link(ctx, args, needs) -> None:
             d = a._data
             meta.append((d.shape, d.dtype))
         else:
-            nxt.append(None)
+            nxt.append(None if isinstance(a, _tensor_mod.Tensor) else ())  # () marks a non-tensor argument
             meta.append(None)
     ctx._next = nxt
     ctx._in_meta = meta
