@@ -34,7 +34,39 @@ def _cast_scalar(x, dt):
         return float(x)
     if dt is _dtype.bool_:
         return bool(x)
-    return int(x)
+    x = int(x)
+    if dt is not _dtype.int64:
+        info = np.iinfo(dt.np)
+        if not info.min <= x <= info.max:  # torch wraps (uint8 tensor - 1); NumPy 2 would raise
+            return np.array(x).astype(dt.np)[()]
+    return x
+
+
+def broadcast_error(*operands) -> Exception:
+    """torch's RuntimeError for operands whose shapes do not broadcast (None if they do)."""
+    shapes = [x._data.shape if isinstance(x, Tensor) else () for x in operands]
+    for i in range(len(shapes)):
+        for j in range(i + 1, len(shapes)):
+            sa, sb = shapes[i], shapes[j]
+            n = len(sa) if len(sa) > len(sb) else len(sb)
+            for d in range(n - 1, -1, -1):
+                a = sa[d - n + len(sa)] if d - n + len(sa) >= 0 else 1
+                b = sb[d - n + len(sb)] if d - n + len(sb) >= 0 else 1
+                if a != b and a != 1 and b != 1:
+                    return RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
+                                        f"non-singleton dimension {d}")
+    return None
+
+
+def _apply(fn, *operands):
+    """``fn.apply(*operands)``, turning NumPy's broadcast ValueError into torch's RuntimeError."""
+    try:
+        return fn.apply(*operands)
+    except ValueError:
+        err = broadcast_error(*operands)
+        if err is None:
+            raise
+        raise err from None
 
 
 def promote(a, b, dt=None):
@@ -159,12 +191,16 @@ class Pow(Function):
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         if need_a:
-            ga = g * b * a ** (b - 1) if not (is_scalar(b) and b == 0) else zeros_grad(g)
+            if isinstance(b, Tensor):  # torch: zero where the exponent is 0, even at a == 0
+                ga = where(b == 0, 0.0, g * b * a ** (b - 1))
+            else:
+                ga = g * b * a ** (b - 1) if b != 0 else zeros_grad(g)
         if need_b:
-            log_a = a.log() if isinstance(a, Tensor) else math.log(a) if a > 0 else float("nan")
+            log_a = a.log() if isinstance(a, Tensor) else math.log(a) if a > 0 else \
+                float("-inf") if a == 0 else float("nan")
             gb = g * y * log_a
-            if isinstance(a, Tensor):  # 0 ** b with b >= 0 has zero slope in b, as torch defines it
-                gb = gb.masked_fill((a == 0) & (b >= 0), 0.0)
+            if isinstance(a, Tensor) or a == 0:  # 0 ** b with b >= 0 has zero slope in b, as torch defines it
+                gb = where((a == 0) & (b >= 0) if isinstance(a, Tensor) else b >= 0, 0.0, gb)
         return ga, gb
 
 
@@ -225,7 +261,56 @@ class Remainder(Function):
         a, b = ctx.saved_tensors
         a = ctx.scalars[0] if a is None else a
         b = ctx.scalars[1] if b is None else b
-        return g, (-g * (a / b).floor() if ctx.needs_input_grad[1] else None)
+        return g, (-g * div(a, b, rounding_mode="floor") if ctx.needs_input_grad[1] else None)
+
+
+class Fmod(Function):
+    """C-style remainder: the result has the sign of the dividend."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
+        ctx.scalars = _scalars(a, b)
+        return np.fmod(_arr(a), _arr(b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a = ctx.scalars[0] if a is None else a
+        b = ctx.scalars[1] if b is None else b
+        return g, (-g * div(a, b, rounding_mode="trunc") if ctx.needs_input_grad[1] else None)
+
+
+class RoundedDiv(Function):
+    """``div`` with ``rounding_mode``: piecewise constant, so its gradient is zero, as torch defines it."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        x, y = _arr(a), _arr(b)
+        if np.result_type(x, y).kind == "f":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = np.floor_divide(x, y) if mode == "floor" else np.trunc(np.true_divide(x, y))
+                if mode == "floor":  # NumPy gives nan for x // 0; torch gives x / 0 (±inf)
+                    q = np.where(np.asarray(y) == 0, np.true_divide(x, y), q)
+            return np.asarray(q)
+        if np.any(np.asarray(y) == 0):
+            raise RuntimeError("ZeroDivisionError")
+        q = np.floor_divide(x, y)
+        if mode == "trunc" and np.result_type(x, y).kind == "i":
+            # floor and trunc differ where the exact quotient is negative and not whole
+            q = q + ((x - q * y != 0) & ((np.asarray(x) < 0) != (np.asarray(y) < 0)))
+        return np.asarray(q)
+
+    @staticmethod
+    def backward(ctx, g):
+        need_a, need_b, _ = ctx.needs_input_grad
+        return (zeros_grad(g) if need_a else None), (zeros_grad(g) if need_b else None), None
+
+
+def _check_not_bool(name, a, b):
+    for x in (a, b):
+        if (x._data.dtype == np.bool_) if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_)):
+            raise NotImplementedError(f"\"{name}\" not implemented for 'Bool'")
 
 
 @tensor_method("add", "__add__")
@@ -239,38 +324,45 @@ def add(input, other, *, alpha=1, out=None):
     """
     if alpha != 1:
         other = mul(other, alpha)
-    return _out(Add.apply(*promote(input, other)), out)
+    return _out(_apply(Add, *promote(input, other)), out)
 
 
 @tensor_method("sub", "__sub__", "subtract")
 def sub(input, other, *, alpha=1, out=None):
-    if isinstance(input, Tensor) and input._data.dtype == np.bool_:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                           "Use the `^` or `logical_xor()` operator instead.")
+    if _is_bool(input) or _is_bool(other):
+        if _is_bool(input) and _is_bool(other):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1:
         other = mul(other, alpha)
-    return _out(Sub.apply(*promote(input, other)), out)
+    return _out(_apply(Sub, *promote(input, other)), out)
+
+
+def _is_bool(x) -> bool:
+    return x._data.dtype == np.bool_ if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_))
 
 
 @tensor_method("mul", "__mul__", "multiply")
 def mul(input, other, *, out=None):
-    return _out(Mul.apply(*promote(input, other)), out)
+    return _out(_apply(Mul, *promote(input, other)), out)
 
 
 @tensor_method("div", "__truediv__", "divide", "true_divide")
 def div(input, other, *, rounding_mode=None, out=None):
     """True division; ``rounding_mode`` 'trunc' or 'floor' as torch has it."""
     if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"'{rounding_mode}'")
         a, b = promote(input, other)
-        q = np.true_divide(_arr(a), _arr(b))
-        q = np.trunc(q) if rounding_mode == "trunc" else np.floor(q)
-        if isinstance(a, Tensor) and a._data.dtype.kind != "f":
-            q = q.astype(a._data.dtype)
-        return _out(_make(np.asarray(q)), out)
+        _check_not_bool(f"div_{rounding_mode}_cpu", a, b)
+        return _out(_apply(RoundedDiv, a, b, rounding_mode), out)
     dt = _dtype.result_type(as_operand(input), as_operand(other))
     if not dt.is_floating_point:
         dt = _dtype.get_default_dtype()
-    return _out(Div.apply(*promote(input, other, dt)), out)
+    return _out(_apply(Div, *promote(input, other, dt)), out)
 
 
 @tensor_method("floor_divide", "__floordiv__")
@@ -278,27 +370,48 @@ def floor_divide(input, other, *, out=None):
     return div(input, other, rounding_mode="floor", out=out)
 
 
-@tensor_method("remainder", "__mod__", "fmod")
+@tensor_method("remainder", "__mod__")
 def remainder(input, other, *, out=None):
-    return _out(Remainder.apply(*promote(input, other)), out)
+    """Python-style remainder: the result has the sign of the divisor."""
+    return _out(_apply(Remainder, *_int_divisor_checked("remainder_cpu", input, other)), out)
+
+
+@tensor_method("fmod")
+def fmod(input, other, *, out=None):
+    """C-style remainder: the result has the sign of the dividend."""
+    return _out(_apply(Fmod, *_int_divisor_checked("fmod_cpu", input, other)), out)
+
+
+def _int_divisor_checked(name, input, other):
+    a, b = promote(input, other)
+    _check_not_bool(name, a, b)
+    if np.result_type(_arr(a), _arr(b)).kind in "iu" and np.any(np.asarray(_arr(b)) == 0):
+        raise RuntimeError("ZeroDivisionError")
+    return a, b
 
 
 @tensor_method("pow", "__pow__")
 def pow(input, exponent, *, out=None):
+    neg_scalar = is_scalar(exponent) and exponent < 0
     a, b = promote(input, exponent)
-    if isinstance(a, Tensor) and a._data.dtype.kind in "iu" and is_scalar(b) and b < 0:
+    if isinstance(a, Tensor) and a._data.dtype.kind in "iu" and neg_scalar:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return _out(Pow.apply(a, b), out)
+    if _is_bool(a) and _is_bool(b):
+        if isinstance(b, Tensor):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        # bool ** True stays bool, as in torch
+        return _out(_make(np.asarray(np.power(a._data, b)).astype(np.bool_)), out)
+    return _out(_apply(Pow, a, b), out)
 
 
 @tensor_method("maximum")
 def maximum(input, other, *, out=None):
-    return _out(Maximum.apply(*promote(input, other)), out)
+    return _out(_apply(Maximum, *promote(input, other)), out)
 
 
 @tensor_method("minimum")
 def minimum(input, other, *, out=None):
-    return _out(Minimum.apply(*promote(input, other)), out)
+    return _out(_apply(Minimum, *promote(input, other)), out)
 
 
 @tensor_method("where", function=False)
@@ -315,7 +428,11 @@ def where(condition, input=None, other=None, *, out=None):
     if cond._data.dtype != np.bool_:
         cond = _make(cond._data.astype(bool))
     a, b = promote(input, other)
-    return _out(Where.apply(cond, a, b), out)
+    return _out(_apply(Where, cond, a, b), out)
+
+
+for _alias, _fn in (("subtract", sub), ("multiply", mul), ("divide", div), ("true_divide", div)):
+    tensor_method(_alias)(_fn)
 
 
 @tensor_method("__radd__", function=False)
@@ -410,9 +527,23 @@ Atan = _unary("atan", np.arctan, lambda x, g: g / (x * x + 1))
 Sinh = _unary("sinh", np.sinh, lambda x, g: g * x.cosh())
 Cosh = _unary("cosh", np.cosh, lambda x, g: g * x.sinh())
 # Piecewise-constant functions: torch defines their gradient as zero.
-for _name, _fn in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc), ("sign", np.sign),
+for _name, _fn in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc),
+                   ("sign", lambda a: np.nan_to_num(np.sign(a), copy=False, nan=0.0)),  # torch: sign(nan) = 0
                    ("round", np.round), ("frac", lambda a: a - np.trunc(a))):
     _unary(_name, _fn, (lambda x, g: g) if _name == "frac" else (lambda x, g: zeros_grad(g)), saves=None)
+
+
+class Constant(Function):
+    """A piecewise-constant result computed outside: ``forward(x, array)`` returns
+    ``array``; the gradient is zero, as torch defines it for round, floor division, ..."""
+
+    @staticmethod
+    def forward(ctx, x, arr):
+        return arr
+
+    @staticmethod
+    def backward(ctx, g):
+        return zeros_grad(g), None
 
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
@@ -437,9 +568,34 @@ def _keep_int(name):
     tensor_method(name)(op)
 
 
-for _name in ("abs", "sign", "floor", "ceil", "trunc", "round", "square"):
+for _name in ("abs", "sign", "floor", "ceil", "trunc", "square"):
     _keep_int(_name)
 tensor_method("absolute")(Tensor.abs)
+tensor_method("fix")(Tensor.trunc)
+_round_nearest = Tensor.round
+
+
+@tensor_method("round")
+def round(input, *, decimals: int = 0, out=None):
+    """Round half to even; ``decimals`` digits after the point (negative: before it)."""
+    if input._data.dtype.kind in "iub":
+        if decimals:
+            raise NotImplementedError(f"\"round_cpu\" not implemented for '{_TYPE_WORDS[input._data.dtype.name]}'")
+        return _out(_make(input._data.copy()), out)
+    if not decimals:
+        return _round_nearest(input, out=out)
+    a = input._data
+    if decimals > 0:
+        scale = a.dtype.type(10.0 ** decimals)
+        r = np.rint(a * scale) / scale
+    else:
+        scale = a.dtype.type(10.0 ** -decimals)
+        r = np.rint(a / scale) * scale
+    return _out(Constant.apply(input, r), out)
+
+
+_TYPE_WORDS = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+               "float32": "Float", "float64": "Double", "float16": "Half"}
 
 
 @tensor_method("neg", "__neg__", "negative")
@@ -457,6 +613,9 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, g):
         return -g
+
+
+tensor_method("negative")(neg)
 
 
 @tensor_method("__pos__", "positive", function=False)
@@ -586,18 +745,55 @@ class Clamp(Function):
         return where(inside, g, 0.0), None, None
 
 
+class ClampT(Function):
+    """clamp with tensor bounds; gradients as torch's clamp_backward_min_max
+    (at a tie the input keeps the gradient; with min > max the result is max)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo if isinstance(lo, Tensor) else None, hi if isinstance(hi, Tensor) else None)
+        ctx.bounds = (lo, hi)
+        r = x._data
+        if lo is not None:
+            r = np.maximum(r, _arr(lo))
+        if hi is not None:
+            r = np.minimum(r, _arr(hi))
+        return r
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        lo = ctx.bounds[0] if lo is None else lo
+        hi = ctx.bounds[1] if hi is None else hi
+        need_x, need_lo, need_hi = ctx.needs_input_grad
+        gx = glo = ghi = None
+        if lo is not None and hi is not None:
+            if need_x:
+                gx = where((x >= lo) & (x <= hi), g, 0.0)
+            if need_lo:
+                glo = where((lo > x) & (lo < hi), g, 0.0)
+            if need_hi:
+                ghi = where((hi < x) | (hi < lo), g, 0.0)
+        elif lo is not None:
+            gx = where(x >= lo, g, 0.0) if need_x else None
+            glo = where(x < lo, g, 0.0) if need_lo else None
+        else:
+            gx = where(x <= hi, g, 0.0) if need_x else None
+            ghi = where(x > hi, g, 0.0) if need_hi else None
+        return gx, glo, ghi
+
+
 @tensor_method("clamp", "clip")
 def clamp(input, min=None, max=None, *, out=None):
     """Limit values to [min, max]; min and max may be numbers or tensors."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        r = input
-        if min is not None:
-            r = maximum(r, min if isinstance(min, Tensor) else _make(np.asarray(min, dtype=input._data.dtype)))
-        if max is not None:
-            r = minimum(r, max if isinstance(max, Tensor) else _make(np.asarray(max, dtype=input._data.dtype)))
-        return _out(r, out)
+        ops = [as_operand(v) for v in (input, min, max) if v is not None]
+        dt = _dtype.result_type(*ops)
+        lo, hi = (None if v is None else _to(as_operand(v), dt) for v in (min, max))
+        x = _to(input, dt)
+        return _out(_apply(ClampT, x, lo, hi), out)
     dt = input.dtype
     for v in (min, max):
         if v is not None:
@@ -605,6 +801,9 @@ def clamp(input, min=None, max=None, *, out=None):
     x = _to(input, dt)
     return _out(Clamp.apply(x, None if min is None else _cast_scalar(min, dt),
                             None if max is None else _cast_scalar(max, dt)), out)
+
+
+tensor_method("clip")(clamp)
 
 
 @tensor_method("clamp_min")
@@ -621,7 +820,11 @@ def clamp_max(input, max):
 def _compare(name, ufunc, dunder):
     def op(input, other, *, out=None):
         a, b = promote(input, other)
-        return _out(_make(np.asarray(ufunc(_arr(a), _arr(b)))), out)
+        try:
+            r = ufunc(_arr(a), _arr(b))
+        except ValueError:
+            raise (broadcast_error(a, b) or ValueError(f"{name}: operands do not broadcast")) from None
+        return _out(_make(np.asarray(r)), out)
 
     op.__name__ = name
     op.__doc__ = f"Element-wise ``{name}``; returns a bool tensor."
@@ -642,7 +845,12 @@ for _alias, _fn in (("greater", gt), ("greater_equal", ge), ("less", lt), ("less
 
 def _logical(name, ufunc):
     def op(input, other, *, out=None):
-        return _out(_make(np.asarray(ufunc(_arr(as_operand(input)), _arr(as_operand(other))))), out)
+        a, b = as_operand(input), as_operand(other)
+        try:
+            r = ufunc(_arr(a), _arr(b))
+        except ValueError:
+            raise (broadcast_error(a, b) or ValueError(f"{name}: operands do not broadcast")) from None
+        return _out(_make(np.asarray(r)), out)
 
     op.__name__ = name
     tensor_method(name)(op)
