@@ -169,12 +169,13 @@ def float_arrays(draw, shape=None, dtype=np.float64, min_value: float = -3.0, ma
         values = _spread_apart(values, margin, lo, hi, avoid or ())
     arr = values.astype(np_dtype)
     if avoid or distinct:
-        # Rounding to a narrow dtype, or spreading after pushing, may undo the
-        # spacing in rare corners: reject those draws rather than return them.
+        # Rounding to a narrow dtype may undo the spacing by an ulp or so, and
+        # spreading after pushing may land near a kink: reject those rare draws.
         check = arr.astype(np.float64)
-        assume(all(np.all(np.abs(check - k) >= margin * 0.5) for k in (avoid or ())))
+        slack = 4 * np.finfo(np_dtype).eps * (1.0 + max(abs(lo), abs(hi), *(abs(k) for k in (avoid or ()))))
+        assume(all(np.all(np.abs(check - k) >= margin - slack) for k in (avoid or ())))
         if distinct and check.size > 1:
-            assume(np.min(np.diff(np.sort(check.reshape(-1)))) >= margin * 0.5)
+            assume(np.min(np.diff(np.sort(check.reshape(-1)))) >= margin - slack)
     return arr
 
 
