@@ -94,6 +94,9 @@ def to_dtype(d) -> dtype:
         return bool_
     if isinstance(d, str) and d in _NAMES:
         return _NAMES[d]
+    legacy = getattr(d, "_legacy_dtype", None)  # FloatTensor, LongTensor, ... (legacy.py)
+    if legacy is not None:
+        return legacy
     return from_numpy_dtype(np.dtype(d))
 
 
@@ -132,3 +135,44 @@ def result_type(*operands) -> dtype:
         if d is not None and (result is None or d._category > result._category):
             result = d
     return result
+
+
+def promote_types(type1, type2) -> dtype:
+    """torch.promote_types: the smallest dtype both convert to (a float beats any integer)."""
+    return _promote_same_level(to_dtype(type1), to_dtype(type2))
+
+
+class finfo:
+    """torch.finfo: machine limits of a floating dtype (the default dtype when none is given)."""
+
+    def __init__(self, type=None):
+        d = to_dtype(type) if type is not None else _default_float
+        if not d.is_floating_point:
+            raise TypeError(f"torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            f"'{d.name}'")
+        fi = np.finfo(d.np)
+        self.bits = fi.bits
+        self.eps = float(fi.eps)
+        self.max = float(fi.max)
+        self.min = float(fi.min)
+        self.tiny = self.smallest_normal = float(fi.smallest_normal)
+        self.resolution = 10.0 ** -fi.precision
+        self.dtype = d.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """torch.iinfo: the range of an integer dtype."""
+
+    def __init__(self, type):
+        d = to_dtype(type)
+        if d.is_floating_point or d is bool_:
+            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to handle '{d.name}'")
+        ii = np.iinfo(d.np)
+        self.bits, self.max, self.min, self.dtype = ii.bits, int(ii.max), int(ii.min), d.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

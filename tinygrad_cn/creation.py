@@ -150,6 +150,9 @@ def _from_nested(data) -> np.ndarray:
     if isinstance(data, (bool, np.bool_)):
         return np.asarray(data, dtype=bool)
     arr = np.asarray(data)
+    if arr.dtype.kind == "u" and not isinstance(data, np.ndarray) or arr.dtype.kind == "O" and _has_big_int(data):
+        # Python ints past int64 (NumPy made them uint64 or objects): torch refuses, it does not wrap.
+        raise ValueError("Overflow when unpacking long long: a Python int does not fit in int64")
     if arr.dtype == np.float64 and not _has_numpy_float64(data):
         arr = arr.astype(_dtype.get_default_dtype().np)
     elif arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.ndarray):
@@ -163,6 +166,12 @@ def _flat_first(data):
     while isinstance(data, (list, tuple)) and data:
         yield data[0]
         data = data[0]
+
+
+def _has_big_int(data) -> bool:
+    if isinstance(data, (list, tuple)):
+        return any(_has_big_int(x) for x in data)
+    return isinstance(data, int) and not -2 ** 63 <= data < 2 ** 63
 
 
 def _tensors_to_lists(data):
@@ -281,8 +290,10 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, device=None, requ
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
-    if step == 0:
+    if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = _dtype.get_default_dtype() if any(isinstance(v, float) for v in vals) else _dtype.int64
     dt = _dtype.to_dtype(dtype)
@@ -324,16 +335,29 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
 
 
 # -- random ----------------------------------------------------------------------------
+def _random_float_dtype(dtype, kernel: str) -> _dtype.dtype:
+    dt = _float_dtype(dtype)
+    if not dt.is_floating_point:
+        # NotImplementedError is a RuntimeError, as in torch.
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_legacy_type_name(dt)}\'')
+    return dt
+
+
+def _legacy_type_name(dt) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}.get(dt.name, dt.name)
+
+
 def rand(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    dt = _float_dtype(dtype)
+    dt = _random_float_dtype(dtype, "check_uniform_bounds")
     arr = _rng(generator).random(_sizes(size), dtype=np.float64).astype(dt.np)
     return _copy_out(out, arr) if out is not None else _finish(arr, requires_grad, device)
 
 
 def randn(*size, generator=None, out=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal samples."""
-    dt = _float_dtype(dtype)
+    dt = _random_float_dtype(dtype, "normal_kernel_cpu")
     arr = _rng(generator).standard_normal(_sizes(size)).astype(dt.np)
     return _copy_out(out, arr) if out is not None else _finish(arr, requires_grad, device)
 
@@ -406,6 +430,11 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
 
 def multinomial(input, num_samples: int, replacement: bool = False, *, generator=None, out=None) -> Tensor:
     """Sample category indices from the rows of ``input`` (non-negative weights)."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_legacy_type_name(input.dtype)}")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
     w = input._data.astype(np.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
