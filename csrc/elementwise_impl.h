@@ -79,33 +79,101 @@ TG_INLINE float TGN(tg_expf1)(float x)
     return (p * s1.f) * s2.f;
 }
 
-/* 1/(1+e^-x) without overflow: with e = e^-|x| in (0, 1],
- * sigmoid = 1/(1+e) for x >= 0 and e/(1+e) for x < 0. */
-TG_INLINE float TGN(tg_sigmoidf1)(float x)
+/* e^x for x <= 0 (or NaN), float32: tg_expf1 without the upper clamp.
+ * Subnormal results are still rounded correctly (sigmoid needs them). */
+TG_INLINE float TGN(tg_expf1_neg)(float x)
 {
-    const float e = TGN(tg_expf1)(-__builtin_fabsf(x));
-    const float s = 1.0f / (1.0f + e);
-    return x >= 0.0f ? s : e * s;
+    union {
+        float f;
+        uint32_t u;
+    } t, s1, s2;
+    float n, r, r2, p;
+    int32_t ni, n1, n2;
+
+    x = x < -104.0f ? -104.0f : x;
+    t.f = TG_FMAF(x, 1.44269504088896341f, 12582912.0f);
+    n = t.f - 12582912.0f;
+    ni = (int32_t)(t.u - 0x4B400000u);
+    r = TG_FMAF(n, -0.693359375f, x);
+    r = TG_FMAF(n, 2.12194440e-4f, r);
+    r2 = r * r;
+    p = 1.9875691500e-4f;
+    p = TG_FMAF(p, r, 1.3981999507e-3f);
+    p = TG_FMAF(p, r, 8.3334519073e-3f);
+    p = TG_FMAF(p, r, 4.1665795894e-2f);
+    p = TG_FMAF(p, r, 1.6666665459e-1f);
+    p = TG_FMAF(p, r, 5.0000001201e-1f);
+    p = TG_FMAF(p, r2, r);
+    p = p + 1.0f;
+    n1 = ni >> 1;
+    n2 = ni - n1;
+    s1.u = (uint32_t)(n1 + 127) << 23;
+    s2.u = (uint32_t)(n2 + 127) << 23;
+    return (p * s1.f) * s2.f;
 }
 
-/* tanh, float32. |x| < 0.625: odd polynomial (Cephes tanhf), exact for
- * tiny/subnormal x; otherwise (1 - e)/(1 + e) with e = e^(-2|x|) in (0, 0.29],
- * so no cancellation and no overflow. The sign is put back with copysign
- * (keeps -0 and works for +-inf). */
+/* Shared first half of expm1/exp for x <= 0 (or NaN), float32:
+ * n = round(x/ln2), r = x - n*ln2, q = expm1(r) by its Taylor series to r^7
+ * (truncation < 0.15 ulp on |r| <= ln2/2), *s = 2^n. Then
+ *   expm1(x) = fma(2^n, q, 2^n - 1)   (exact 2^n - 1 for the n that matter,
+ *                                      and q itself for n = 0: full relative
+ *                                      accuracy near 0)
+ *   exp(x)   = fma(2^n, q, 2^n)       (normal results only)
+ * x is clamped at -80, where expm1 is -1 and exp is negligible next to 1. */
+TG_INLINE float TGN(tg_expm1f_parts)(float x, float *s_out)
+{
+    union {
+        float f;
+        uint32_t u;
+    } t, s;
+    float n, r, p;
+    int32_t ni;
+
+    x = x < -80.0f ? -80.0f : x;
+    t.f = TG_FMAF(x, 1.44269504088896341f, 12582912.0f);
+    n = t.f - 12582912.0f;
+    ni = (int32_t)(t.u - 0x4B400000u);
+    r = TG_FMAF(n, -0.693359375f, x);
+    r = TG_FMAF(n, 2.12194440e-4f, r);
+    p = 1.0f / 5040.0f;
+    p = TG_FMAF(p, r, 1.0f / 720.0f);
+    p = TG_FMAF(p, r, 1.0f / 120.0f);
+    p = TG_FMAF(p, r, 1.0f / 24.0f);
+    p = TG_FMAF(p, r, 1.0f / 6.0f);
+    p = TG_FMAF(p, r, 0.5f);
+    s.u = (uint32_t)(ni + 127) << 23; /* 2^n, n in [-116, 0] */
+    *s_out = s.f;
+    return TG_FMAF(p, r * r, r);
+}
+
+/* 1/(1+e^-x) without overflow: with e = e^-|x| in (0, 1],
+ * sigmoid = 1/(1+e) for x >= 0 and e/(1+e) for x < 0 (one division, one
+ * rounding of the quotient). */
+TG_INLINE float TGN(tg_sigmoidf1)(float x)
+{
+    const float e = TGN(tg_expf1_neg)(-__builtin_fabsf(x));
+    const float num = x >= 0.0f ? 1.0f : e;
+    return num / (1.0f + e);
+}
+
+/* tanh, float32, with a = |x|, q and s from tg_expm1f_parts(-2a):
+ *   a <  0.625: u = expm1(-2a) in (-0.72, 0], tanh a = -u / (2 + u)
+ *               (no cancellation; exact for tiny a, where u = -2a)
+ *   a >= 0.625: e = e^(-2a) in (0, 0.29],   tanh a = (1 - e) / (1 + e)
+ *               (e has full relative accuracy, so the result near 1 does)
+ * one division for both. The sign is put back with copysign (keeps -0,
+ * works for +-inf; NaN stays NaN). */
 TG_INLINE float TGN(tg_tanhf1)(float x)
 {
-    const float ax = __builtin_fabsf(x);
-    const float e = TGN(tg_expf1)(-2.0f * ax);
-    const float big = (1.0f - e) / (1.0f + e);
-    const float z = ax * ax;
-    float p = -5.70498872745e-3f;
-    p = TG_FMAF(p, z, 2.06390887954e-2f);
-    p = TG_FMAF(p, z, -5.37397155531e-2f);
-    p = TG_FMAF(p, z, 1.33314422036e-1f);
-    p = TG_FMAF(p, z, -3.33332819422e-1f);
-    const float small = TG_FMAF(p * z, ax, ax);
-    const float r = ax < 0.625f ? small : big;
-    return __builtin_copysignf(r, x);
+    const float a = __builtin_fabsf(x);
+    float s;
+    const float q = TGN(tg_expm1f_parts)(-2.0f * a, &s);
+    const float u = TG_FMAF(s, q, s - 1.0f);
+    const float e = TG_FMAF(s, q, s);
+    const int small = a < 0.625f;
+    const float num = small ? -u : 1.0f - e;
+    const float den = small ? 2.0f + u : 1.0f + e;
+    return __builtin_copysignf(num / den, x);
 }
 
 /* ======================================================================== */
@@ -157,31 +225,58 @@ TG_INLINE double TGN(tg_exp1)(double x)
     return (p * s1.f) * s2.f;
 }
 
+/* float64 version of tg_expm1f_parts: Taylor series to r^13, clamp at -40. */
+TG_INLINE double TGN(tg_expm1_parts)(double x, double *s_out)
+{
+    union {
+        double f;
+        uint64_t u;
+    } t, s;
+    double n, r, p;
+    int64_t ni;
+
+    x = x < -40.0 ? -40.0 : x;
+    t.f = TG_FMA(x, 1.4426950408889634074, 6755399441055744.0);
+    n = t.f - 6755399441055744.0;
+    ni = (int64_t)(t.u - 0x4338000000000000ull);
+    r = TG_FMA(n, -6.93145751953125e-1, x);
+    r = TG_FMA(n, -1.42860682030941723212e-6, r);
+    p = 1.0 / 6227020800.0;
+    p = TG_FMA(p, r, 1.0 / 479001600.0);
+    p = TG_FMA(p, r, 1.0 / 39916800.0);
+    p = TG_FMA(p, r, 1.0 / 3628800.0);
+    p = TG_FMA(p, r, 1.0 / 362880.0);
+    p = TG_FMA(p, r, 1.0 / 40320.0);
+    p = TG_FMA(p, r, 1.0 / 5040.0);
+    p = TG_FMA(p, r, 1.0 / 720.0);
+    p = TG_FMA(p, r, 1.0 / 120.0);
+    p = TG_FMA(p, r, 1.0 / 24.0);
+    p = TG_FMA(p, r, 1.0 / 6.0);
+    p = TG_FMA(p, r, 0.5);
+    s.u = (uint64_t)(ni + 1023) << 52; /* 2^n, n in [-58, 0] */
+    *s_out = s.f;
+    return TG_FMA(p, r * r, r);
+}
+
 TG_INLINE double TGN(tg_sigmoid1)(double x)
 {
     const double e = TGN(tg_exp1)(-__builtin_fabs(x));
-    const double s = 1.0 / (1.0 + e);
-    return x >= 0.0 ? s : e * s;
+    const double num = x >= 0.0 ? 1.0 : e;
+    return num / (1.0 + e);
 }
 
-/* tanh, float64. |x| < 0.625: Cephes rational x + x^3 P(x^2)/Q(x^2);
- * otherwise (1 - e)/(1 + e) with e = e^(-2|x|). */
+/* tanh, float64: as tg_tanhf1. */
 TG_INLINE double TGN(tg_tanh1)(double x)
 {
-    const double ax = __builtin_fabs(x);
-    const double e = TGN(tg_exp1)(-2.0 * ax);
-    const double big = (1.0 - e) / (1.0 + e);
-    const double z = ax * ax;
-    double p, q;
-    p = -9.64399179425052238628e-1;
-    p = TG_FMA(p, z, -9.92877231001918586564e1);
-    p = TG_FMA(p, z, -1.61468768441708447952e3);
-    q = z + 1.12811678491632931402e2;
-    q = TG_FMA(q, z, 2.23548839060100448583e3);
-    q = TG_FMA(q, z, 4.84406305325125486048e3);
-    const double small = TG_FMA(z * (p / q), ax, ax);
-    const double r = ax < 0.625 ? small : big;
-    return __builtin_copysign(r, x);
+    const double a = __builtin_fabs(x);
+    double s;
+    const double q = TGN(tg_expm1_parts)(-2.0 * a, &s);
+    const double u = TG_FMA(s, q, s - 1.0);
+    const double e = TG_FMA(s, q, s);
+    const int small = a < 0.625;
+    const double num = small ? -u : 1.0 - e;
+    const double den = small ? 2.0 + u : 1.0 + e;
+    return __builtin_copysign(num / den, x);
 }
 
 /* ======================================================================== */
