@@ -44,8 +44,7 @@ def sigmoid(x, out=None):
         xa = xa.astype(np.float64)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         e = np.exp(-np.abs(xa))
-        s = 1.0 / (1.0 + e)
-        result = np.where(xa >= 0, s, e * s).astype(s.dtype, copy=False)
+        result = (np.where(xa >= 0, 1, e) / (1 + e)).astype(e.dtype, copy=False)
     return _finish(result, out, x)
 
 
