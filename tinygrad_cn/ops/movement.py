@@ -631,26 +631,50 @@ def clone(input, *, memory_format=None):
     return Clone.apply(input)
 
 
+def _diagonal_view(a: np.ndarray, offset: int, d1: int, d2: int) -> np.ndarray:
+    """A writable view of a diagonal (``np.diagonal`` returns a read-only one)."""
+    y = np.moveaxis(a, (d1, d2), (-2, -1))
+    y = y[..., :, offset:] if offset >= 0 else y[..., -offset:, :]
+    n = max(min(y.shape[-2], y.shape[-1]), 0)
+    return np.lib.stride_tricks.as_strided(y, y.shape[:-2] + (n,), y.strides[:-2] + (y.strides[-2] + y.strides[-1],),
+                                           writeable=a.flags.writeable)
+
+
 class Diagonal(Function):
     @staticmethod
     def forward(ctx, x, offset, d1, d2):
         ctx.args = (x._data.shape, offset, d1, d2)
-        return np.diagonal(x._data, offset, d1, d2)
+        return _diagonal_view(x._data, offset, d1, d2)
 
     @staticmethod
     def backward(ctx, g):
-        shape, offset, d1, d2 = ctx.args
+        return DiagonalBackward.apply(g, *ctx.args), None, None, None
+
+
+class DiagonalBackward(Function):
+    """zeros(shape) with ``g`` on the diagonal: the adjoint of ``Diagonal``."""
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
         out = np.zeros(shape, dtype=g._data.dtype)
-        planes = np.moveaxis(out, (d1, d2), (-2, -1))  # np.diagonal puts the diagonal last
-        i = np.arange(g._data.shape[-1])
-        planes[..., i + max(-offset, 0), i + max(offset, 0)] = g._data
-        return _make(out), None, None, None
+        _diagonal_view(out, offset, d1, d2)[...] = g._data
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Diagonal.apply(gg, *ctx.args), None, None, None, None
 
 
 @tensor_method("diagonal")
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The diagonal as a view (writes go through to ``input``, as in torch)."""
     n = input._data.ndim
-    return Diagonal.apply(input, offset, _wrap_dim(dim1, n), _wrap_dim(dim2, n))
+    d1, d2 = _wrap_dim(dim1, n), _wrap_dim(dim2, n)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    offset = int(offset)
+    return record_view(input, Diagonal.apply(input, offset, d1, d2), lambda t: t.diagonal(offset, d1, d2))
 
 
 @tensor_method("trace")
