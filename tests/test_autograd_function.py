@@ -484,7 +484,6 @@ def test_grad_fn_is_the_ctx_and_named_after_the_class():
     assert y.grad_fn.next_functions[0][0].variable is x
 
 
-@pytest.mark.xfail(strict=True, reason="bug: custom Function node is named MyOpBackward0 (torch: MyOpBackward), .bugs/engine.md #1")
 def test_custom_node_name_matches_torch():
     """torch names a custom Function's node '<Class>Backward' (no trailing 0)."""
 
@@ -605,7 +604,6 @@ def test_custom_function_mixed_with_builtin_ops_and_broadcast():
     np.testing.assert_allclose(arr(w.grad), np.broadcast_to(np.exp(xv).sum(), (1, 4)), rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: forward(x) + setup_context style unsupported, .bugs/engine.md #2")
 def test_setup_context_style_function():
     """torch >= 2.0: forward without ctx plus a separate setup_context."""
 

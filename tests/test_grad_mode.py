@@ -57,7 +57,6 @@ def test_no_grad_decorator_with_parentheses():
     assert f.__name__ == "f"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bare @no_grad unsupported, .bugs/engine.md #7")
 def test_no_grad_decorator_without_parentheses():
     x = leaf()
 
@@ -96,7 +95,6 @@ def test_no_grad_decorator_reusable_and_reentrant():
     assert torch.is_grad_enabled()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: generator body runs with grad on, .bugs/engine.md #8")
 def test_no_grad_decorated_generator():
     x = leaf()
 
@@ -149,7 +147,6 @@ def test_enable_grad_inside_no_grad():
     assert not z.requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bare @enable_grad unsupported, .bugs/engine.md #7")
 def test_enable_grad_decorator():
     x = leaf()
 
@@ -195,7 +192,6 @@ def test_set_grad_enabled_as_function_call():
         torch.set_grad_enabled(True)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: decorator leaves grad disabled, .bugs/engine.md #6")
 def test_set_grad_enabled_decorator():
     x = leaf()
 
@@ -238,7 +234,6 @@ def test_inference_mode_context_manager():
     assert not y.requires_grad and y.grad_fn is None
 
 
-@pytest.mark.xfail(strict=True, reason="bug: is_inference() always False, .bugs/engine.md #9")
 def test_inference_mode_tensors_are_inference():
     x = leaf()
     with torch.inference_mode():
@@ -256,7 +251,6 @@ def test_inference_mode_false_keeps_recording():
     assert y.requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="bug: bare @inference_mode returns a function, .bugs/engine.md #7")
 def test_inference_mode_decorators():
     x = leaf()
 
