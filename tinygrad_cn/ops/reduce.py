@@ -1,20 +1,37 @@
 """Reductions over ``dim`` (int, tuple or None; negative allowed) with ``keepdim``."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
-from ..tensor import Tensor, tensor_method, wrap_dims, _wrap_dim
-from .pointwise import where, float_input, _out, maximum, minimum
+from ..tensor import Tensor, tensor_method, _wrap_dim
+from ..tensor import wrap_dims as _wrap_dims
+from .pointwise import where, float_input, _out, maximum, minimum, Constant
 
 _make = Tensor._make
 
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
 var_mean_result = namedtuple("var_mean", ["var", "mean"])
+
+
+def wrap_dims(dim, ndim: int) -> tuple:
+    """Reduction axes as a sorted tuple; a dim named twice is torch's RuntimeError."""
+    if isinstance(dim, (tuple, list)) and len(dim) > 1:
+        seen = [_wrap_dim(int(d), ndim) for d in dim]
+        for i, d in enumerate(seen):
+            if d in seen[:i]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return _wrap_dims(dim, ndim)
+
+
+def _type_name(x) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+            "float16": "Half", "float32": "Float", "float64": "Double"}[x._data.dtype.name]
 
 
 def _unreduce(g: Tensor, shape, axes, keepdim) -> Tensor:
@@ -71,12 +88,26 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     if input._data.dtype.kind != "f":
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {_type_word(input)}")
-    axes = wrap_dims(dim, input._data.ndim)
-    n = 1
-    for a in axes:
-        n *= input._data.shape[a]
-    s = sum(input, dim, keepdim)
-    return _out(s / n if n else s * float("nan"), out)
+    axes = wrap_dims(dim, input._data.ndim) if not (isinstance(dim, (tuple, list)) and len(dim) == 0) else \
+        tuple(range(input._data.ndim))
+    return _out(Mean.apply(input, axes, keepdim), out)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        n = 1
+        for a in axes:
+            n *= x._data.shape[a]
+        ctx.args = (x._data.shape, axes, keepdim, n)
+        if n == 0:  # the mean of nothing is nan, as in torch, without NumPy's warning
+            return np.full(np.sum(x._data, axis=axes, keepdims=keepdim).shape, np.nan, dtype=x._data.dtype)
+        return np.asarray(np.mean(x._data, axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, axes, keepdim, n = ctx.args
+        return _unreduce(g, shape, axes, keepdim).expand(shape) / n, None, None
 
 
 def _type_word(x):
@@ -131,38 +162,51 @@ class Extreme(Function):
     """amax / amin: ties share the gradient equally, as torch does."""
 
     @staticmethod
-    def forward(ctx, x, axes, keepdim, largest):
-        if x._data.size == 0 and (not axes or any(x._data.shape[a] == 0 for a in axes)):
-            raise IndexError("max(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
-                             "reduction dim with the 'dim' argument." if not axes else
-                             "amax(): Expected reduction dim {} to have non-zero size.".format(axes[0]))
+    def forward(ctx, x, axes, keepdim, largest, nan_split):
         f = np.max if largest else np.min
         y = _make(np.asarray(f(x._data, axis=axes, keepdims=keepdim)))
         ctx.save_for_backward(x, y)
-        ctx.args = (axes, keepdim)
+        ctx.args = (axes, keepdim, nan_split)
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        axes, keepdim = ctx.args
+        axes, keepdim, nan_split = ctx.args
         g = _unreduce(g, x._data.shape, axes, keepdim)
         y = _unreduce(y, x._data.shape, axes, keepdim)
-        hit = (x == y) | (x.isnan() & y.isnan())
+        # torch's scale_grad_by_count: (grad / count) * mask. For amax/amin a NaN result matches
+        # nothing, so its whole slice gets 0 * inf = NaN; max()/min() over everything split the
+        # gradient among the NaNs instead (evenly_distribute_backward). Both as in torch.
+        hit = x == y
+        if nan_split and y._data.dtype.kind == "f" and np.isnan(y._data).any():
+            hit = x.isnan()
         count = hit.sum(axes, keepdim=True)
-        return where(hit, g / count, 0.0), None, None, None
+        return (g / count) * hit.to(g.dtype), None, None, None, None
+
+
+def _extreme_axes(input, dim, name):
+    """Axes of amax/amin/max/min; an empty reduction raises as torch does."""
+    full = dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0)
+    axes = wrap_dims(None if full else dim, input._data.ndim)
+    if input._data.size == 0:
+        if full:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        for a in axes:
+            if input._data.shape[a] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {a} to have non-zero size.")
+    return axes
 
 
 @tensor_method("amax")
 def amax(input, dim=(), keepdim: bool = False):
-    axes = wrap_dims(dim if dim != () else None, input._data.ndim)
-    return Extreme.apply(input, axes, keepdim, True)
+    return Extreme.apply(input, _extreme_axes(input, dim, "amax"), keepdim, True, False)
 
 
 @tensor_method("amin")
 def amin(input, dim=(), keepdim: bool = False):
-    axes = wrap_dims(dim if dim != () else None, input._data.ndim)
-    return Extreme.apply(input, axes, keepdim, False)
+    return Extreme.apply(input, _extreme_axes(input, dim, "amin"), keepdim, False, False)
 
 
 def _extreme_with_index(input, dim, keepdim, largest):
@@ -193,7 +237,7 @@ def max(input, dim=None, keepdim: bool = False, *, out=None):
     if isinstance(dim, Tensor):
         return maximum(input, dim)
     if dim is None:
-        return amax(input)
+        return Extreme.apply(input, _extreme_axes(input, None, "max"), False, True, True)
     return max_result(*_extreme_with_index(input, dim, keepdim, True))
 
 
@@ -202,7 +246,7 @@ def min(input, dim=None, keepdim: bool = False, *, out=None):
     if isinstance(dim, Tensor):
         return minimum(input, dim)
     if dim is None:
-        return amin(input)
+        return Extreme.apply(input, _extreme_axes(input, None, "min"), False, False, True)
     return min_result(*_extreme_with_index(input, dim, keepdim, False))
 
 
@@ -216,7 +260,8 @@ def _arg(input, dim, keepdim, largest):
     if dim is None:
         flat = input._data.reshape(-1)
         if flat.size == 0:
-            raise RuntimeError("argmax(): Expected reduction dim to be specified for input.numel() == 0.")
+            raise IndexError(f"{'argmax' if largest else 'argmin'}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
         v, i = _extreme_with_index(_make(flat), 0, False, largest)
         i = i._data
         return _make(i.reshape((1,) * input._data.ndim) if keepdim else i)
@@ -253,7 +298,9 @@ def _var_args(dim, unbiased, keepdim, correction):
 def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """Variance with Bessel's ``correction`` (1 by default, as torch)."""
     dim, c, keepdim = _var_args(dim, unbiased, keepdim, correction)
-    x = float_input(input)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    x = input
     axes = wrap_dims(dim, x._data.ndim)
     n = 1
     for a in axes:
@@ -268,7 +315,22 @@ def _safe_den(d):
 
 @tensor_method("std")
 def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+    return StdFromVar.apply(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+class StdFromVar(Function):
+    """sqrt of a variance; where the std is 0 its gradient is 0, as torch's std_backward."""
+
+    @staticmethod
+    def forward(ctx, v):
+        y = _make(np.sqrt(v._data))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return where(y == 0, 0.0, g / (y * 2))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -317,23 +379,47 @@ class Norm2(Function):
 @tensor_method("norm")
 def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     """Vector p-norm over ``dim`` (all elements when None); 'fro' is p=2."""
-    x = float_input(input if dtype is None else input.to(dtype))
+    x = input if dtype is None else input.to(dtype)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                           f"Got {_type_name(x)}")
     axes = wrap_dims(dim, x._data.ndim)
     if p in ("fro", 2, 2.0):
         return Norm2.apply(x, axes, keepdim)
     if p == "nuc":
         raise NotImplementedError("nuclear norm is not supported")
     p = float(p)
+    if p == 0:  # a count: piecewise constant, zero gradient
+        return Constant.apply(x, np.asarray(np.sum(x._data != 0, axis=axes, keepdims=keepdim), dtype=x._data.dtype),
+                              True)
     a = x.abs()
     if p == float("inf"):
         return a.amax(axes, keepdim)
     if p == float("-inf"):
         return a.amin(axes, keepdim)
-    if p == 0:
-        return (a != 0).to(x.dtype).sum(axes, keepdim)
     if p == 1:
         return a.sum(axes, keepdim)
-    return (a ** p).sum(axes, keepdim) ** (1.0 / p)
+    return NormP.apply(x, axes, keepdim, p)
+
+
+class NormP(Function):
+    """(sum |x|^p)^(1/p); its gradient is zero where the norm is zero, as torch defines it."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, p):
+        with np.errstate(divide="ignore", over="ignore"):
+            y = _make(np.asarray(np.sum(np.abs(x._data) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)))
+        ctx.save_for_backward(x, y)
+        ctx.args = (axes, keepdim, p)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        axes, keepdim, p = ctx.args
+        g = _unreduce(g, x._data.shape, axes, keepdim)
+        y = _unreduce(y, x._data.shape, axes, keepdim)
+        return where(y == 0, 0.0, x.sign() * x.abs() ** (p - 1) * g / y ** (p - 1)), None, None, None
 
 
 class Cumsum(Function):
@@ -399,13 +485,15 @@ def cumprod(input, dim: int, *, dtype=None):
 @tensor_method("all")
 def all(input, dim=None, keepdim: bool = False):
     axes = wrap_dims(dim, input._data.ndim)
-    return _make(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
+    r = np.asarray(np.all(input._data, axis=axes, keepdims=keepdim))
+    return _make(r.astype(np.uint8) if input._data.dtype == np.uint8 else r)  # torch keeps uint8
 
 
 @tensor_method("any")
 def any(input, dim=None, keepdim: bool = False):
     axes = wrap_dims(dim, input._data.ndim)
-    return _make(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
+    r = np.asarray(np.any(input._data, axis=axes, keepdims=keepdim))
+    return _make(r.astype(np.uint8) if input._data.dtype == np.uint8 else r)
 
 
 @tensor_method("count_nonzero")
