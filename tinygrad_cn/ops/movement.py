@@ -3,11 +3,13 @@ its base and remembers how to re-derive itself from the base (``view_fn``),
 which in-place writes to the view need (see ``ops/inplace.py``)."""
 from __future__ import annotations
 
+import weakref
 from typing import Sequence
 
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, tensor_method, _wrap_dim, wrap_dims, _EXPORTS
 
 _make = Tensor._make
@@ -31,7 +33,44 @@ def record_view(src: Tensor, out: Tensor, fn, multi=None) -> Tensor:
     if multi:
         view_fn.multi_output = multi
     x.view_fn = view_fn
+    base = x.base
+    if STATE.enabled and not (base._requires_grad and base.grad_fn is None):
+        _register_view(base, out)
     return out
+
+
+# Live views of each base that an in-place write may move in the graph (torch
+# regenerates a view's grad_fn when its base changed version). Keyed by id(base),
+# dropped when the base dies. Views of leaves that require grad are not kept:
+# such a base is only written under no_grad, which leaves the graph as it is.
+_VIEWS: dict = {}
+
+
+def _register_view(base: Tensor, view: Tensor) -> None:
+    # dicts keyed by id, not WeakSets: a Tensor's == is elementwise
+    key = id(base)
+    entry = _VIEWS.get(key)
+    if entry is None or entry[0]() is not base:
+        entry = (weakref.ref(base, lambda _, key=key: _drop(key)), {})
+        _VIEWS[key] = entry
+    views = entry[1]
+    vkey = id(view)
+    views[vkey] = weakref.ref(view, lambda _, vkey=vkey, views=views: views.pop(vkey, None))
+
+
+def _drop(key: int) -> None:
+    entry = _VIEWS.pop(key, None)
+    if entry is not None:
+        entry[1].clear()  # breaks the dict -> weakref -> callback -> dict cycle
+
+
+def views_of(base: Tensor) -> list:
+    """The live views of ``base`` recorded with grad mode on."""
+    entry = _VIEWS.get(id(base))
+    if entry is None or entry[0]() is not base:
+        return []
+    views = [r() for r in list(entry[1].values())]
+    return [v for v in views if v is not None]
 
 
 def _sizes(args) -> tuple:
@@ -59,7 +98,9 @@ def infer_shape(shape: Sequence[int], numel: int) -> tuple:
     return shape
 
 
-class Reshape(Function):
+class View(Function):
+    """A new shape over the same elements (a copy only when reshape must)."""
+
     @staticmethod
     def forward(ctx, x, shape, must_view):
         ctx.in_shape = x._data.shape
@@ -77,13 +118,24 @@ class Reshape(Function):
         return g.reshape(ctx.in_shape), None, None
 
 
+class Unsqueeze(View):
+    pass
+
+
+class Squeeze(View):
+    pass
+
+
+def _reshape(input, shape, node=View):
+    if shape == input._data.shape:
+        return _alias(input)
+    return record_view(input, node.apply(input, shape, False), lambda t: t.reshape(shape))
+
+
 @tensor_method("reshape")
 def reshape(input, *shape):
     """Same data in a new shape; a view when the layout allows, else a copy."""
-    shape = infer_shape(_sizes(shape), input._data.size)
-    if shape == input._data.shape:
-        return _alias(input)
-    return record_view(input, Reshape.apply(input, shape, False), lambda t: t.reshape(shape))
+    return _reshape(input, infer_shape(_sizes(shape), input._data.size))
 
 
 @tensor_method("view", function=False)
@@ -94,7 +146,7 @@ def view(input, *shape):
         dt = _dtype.to_dtype(shape[0])
         return _make(input._data.view(dt.np))
     shape = infer_shape(_sizes(shape), input._data.size)
-    return record_view(input, Reshape.apply(input, shape, True), lambda t: t.view(shape))
+    return record_view(input, View.apply(input, shape, True), lambda t: t.view(shape))
 
 
 @tensor_method("view_as", function=False)
@@ -132,6 +184,14 @@ class Permute(Function):
         return g.permute(tuple(np.argsort(ctx.dims))), None
 
 
+class Transpose(Permute):
+    pass
+
+
+class T(Permute):
+    pass
+
+
 @tensor_method("permute")
 def permute(input, *dims):
     dims = _sizes(dims)
@@ -143,7 +203,11 @@ def permute(input, *dims):
     dims = tuple(_wrap_dim(d, n) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return record_view(input, Permute.apply(input, dims), lambda t: t.permute(dims))
+    return _permute(input, dims, Permute)
+
+
+def _permute(input, dims, node):
+    return record_view(input, node.apply(input, dims), lambda t: t.permute(dims))
 
 
 @tensor_method("transpose", "swapaxes", "swapdims")
@@ -154,14 +218,14 @@ def transpose(input, dim0: int, dim1: int):
     d0, d1 = _wrap_dim(dim0, n), _wrap_dim(dim1, n)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute(input, dims)
+    return _permute(input, tuple(dims), Transpose)
 
 
 @tensor_method("t")
 def t(input):
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D")
-    return transpose(input, 0, 1) if input._data.ndim == 2 else _alias(input)
+    return _permute(input, (1, 0), T) if input._data.ndim == 2 else _alias(input)
 
 
 Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self._data.ndim)))))
@@ -192,7 +256,7 @@ def unsqueeze(input, dim: int):
     n = input._data.ndim + 1
     d = _wrap_dim(dim, n)
     shape = input._data.shape[:d] + (1,) + input._data.shape[d:]
-    return reshape(input, shape)
+    return _reshape(input, shape, Unsqueeze)
 
 
 @tensor_method("squeeze")
@@ -203,7 +267,7 @@ def squeeze(input, dim=None):
     else:
         axes = wrap_dims(dim, input._data.ndim)
         new = tuple(s for i, s in enumerate(shape) if not (i in axes and s == 1))
-    return reshape(input, new)
+    return _reshape(input, new, Squeeze)
 
 
 @tensor_method("flatten")
