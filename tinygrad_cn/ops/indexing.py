@@ -401,6 +401,22 @@ def index_add(input, dim: int, index, source, *, alpha=1):
     return input + added
 
 
+@tensor_method("index_copy")
+def index_copy(input, dim: int, index, source):
+    """``input`` with the slices of ``source`` copied to positions ``index`` along ``dim``."""
+    d = _wrap_dim(dim, input._data.ndim)
+    if index._data.ndim > 1:
+        raise IndexError("index_copy_(): Index should have dimension 1 or 0")
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                           f"{input.dtype} and (source) {source.dtype}")
+    n = input._data.shape[d] if input._data.ndim else 1
+    if index._data.size and (index._data.min() < 0 or index._data.max() >= n):
+        raise IndexError(f"index_copy_(): index {int(index._data.max())} is out of bounds for dimension {d} "
+                         f"with size {n}")
+    return index_put(input, (slice(None),) * d + (index.reshape(-1),), source)
+
+
 @tensor_method("index_fill")
 def index_fill(input, dim: int, index, value):
     d = _wrap_dim(dim, input._data.ndim)

@@ -88,10 +88,25 @@ def _rebase(self: Tensor, result: Tensor) -> None:
         with enable_grad():
             regrown = x.view_fn(base)
         self.grad_fn, self._output_nr, self._requires_grad = regrown.grad_fn, regrown._output_nr, True
+        _refresh_views(base, self)
         return
     if result._data.dtype != self._data.dtype:
         result = result.to(self.dtype)
     self.grad_fn, self._output_nr, self._requires_grad = result.grad_fn, result._output_nr, True
+    _refresh_views(self, None)
+
+
+def _refresh_views(base: Tensor, skip) -> None:
+    """Re-derive, from the base's new node, the grad_fn of its other live views
+    (their memory changed with the base; their old node would miss the write)."""
+    from .movement import views_of
+    for v in views_of(base):
+        if v is skip or v._x is None or v._x.base is not base:
+            continue
+        with enable_grad():
+            r = v._x.view_fn(base)
+        if r._data.shape == v._data.shape:
+            v.grad_fn, v._output_nr, v._requires_grad = r.grad_fn, r._output_nr, True
 
 
 class CopySlices(Function):
@@ -199,8 +214,13 @@ _INPLACE = ("add", "sub", "mul", "div", "pow", "clamp", "clip", "clamp_min", "cl
             "sigmoid", "relu", "floor", "ceil", "round", "trunc", "sign", "square", "remainder", "fmod",
             "masked_fill", "index_fill", "scatter", "scatter_add", "index_add", "lerp", "floor_divide",
             "erf", "t", "transpose", "unsqueeze", "squeeze", "logical_not", "nan_to_num", "frac",
-            "maximum", "minimum")
-_SHAPE_CHANGING = {"t", "transpose", "unsqueeze", "squeeze"}
+            "maximum", "minimum",
+            "absolute", "negative", "fix", "divide", "true_divide", "multiply", "subtract", "atan", "tan",
+            "sinh", "cosh", "log10", "eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater",
+            "ge", "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
+            "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril", "triu", "addmm", "masked_scatter",
+            "index_copy", "swapaxes", "swapdims")
+_SHAPE_CHANGING = {"t", "transpose", "unsqueeze", "squeeze", "swapaxes", "swapdims"}
 
 
 def _make_inplace(name: str):
@@ -232,7 +252,35 @@ def _reshape_inplace(self, fn, *args, **kwargs):
 
 
 for _n in _INPLACE:
-    setattr(Tensor, _n + "_", _make_inplace(_n))
+    if hasattr(Tensor, _n):  # ops that a partial build lacks get no in-place form
+        setattr(Tensor, _n + "_", _make_inplace(_n))
+
+
+def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal (all dims equal for more than 2 dims); ``wrap`` restarts it
+    every ``ncols + 1`` rows of a tall matrix, as torch."""
+    n = self._data.ndim
+    if n < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if n > 2 and len(set(self._data.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    check_inplace(self)
+    mask = np.zeros(self._data.shape, dtype=bool)
+    if n == 2:
+        rows, cols = self._data.shape
+        step = cols + 1
+        limit = rows if wrap else min(rows, cols)
+        r = np.arange(limit)
+        keep = r % step < cols
+        r = r[keep]
+        mask[r, r % step] = True
+    else:
+        i = np.arange(self._data.shape[0])
+        mask[(i,) * n] = True
+    return apply_inplace(self, lambda s, m, v: s.masked_fill(m, v), _make(mask), fill_value)
+
+
+Tensor.fill_diagonal_ = fill_diagonal_
 for _dunder, _n in (("__iadd__", "add"), ("__isub__", "sub"), ("__imul__", "mul"), ("__itruediv__", "div"),
                     ("__ipow__", "pow"), ("__imod__", "remainder"), ("__ifloordiv__", "floor_divide")):
     setattr(Tensor, _dunder, _make_inplace(_n))
