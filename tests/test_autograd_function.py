@@ -664,3 +664,39 @@ def test_needs_input_grad_and_grads_match_torch():
         out[name] = (F.needs, a.grad.detach().numpy().copy())
     assert out["ours"][0] == out["ref"][0]
     np.testing.assert_allclose(out["ours"][1], out["ref"][1], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------
+# in-place custom functions: ctx.mark_dirty
+# --------------------------------------------------------------------------
+class AddOneInPlace(Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.add_(1)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 3  # deliberately not the identity, to see which path the gradient takes
+
+
+@pytest.mark.xfail(strict=True, reason="bug: ctx.mark_dirty is a no-op, .bugs/engine.md #11")
+def test_mark_dirty_returns_the_input_moved_in_the_graph():
+    w = t64([1.0, 2.0], True)
+    a = w * 1  # non-leaf: may be modified in place
+    v = a._version
+    b = AddOneInPlace.apply(a)
+    assert b is a
+    assert a._version > v
+    assert a.grad_fn is not None and "AddOneInPlace" in a.grad_fn.name()
+    np.testing.assert_allclose(arr(a), [2.0, 3.0])
+    (a * 2).sum().backward()  # through AddOneInPlace: 2 * 3
+    np.testing.assert_allclose(arr(w.grad), [6.0, 6.0])
+
+
+@pytest.mark.xfail(strict=True, reason="bug: ctx.mark_dirty is a no-op, .bugs/engine.md #11")
+def test_mark_dirty_on_leaf_requiring_grad_raises():
+    w = t64([1.0, 2.0], True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        AddOneInPlace.apply(w)
