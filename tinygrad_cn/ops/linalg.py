@@ -28,6 +28,8 @@ def _check_same_dtype(a: Tensor, b: Tensor, names=("m1", "m2")):
 
 
 def _as_tensor(x):
+    if isinstance(x, np.ndarray):  # torch accepts `tensor @ ndarray`
+        return _make(x)
     if not isinstance(x, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(x).__name__}")
     return x
@@ -62,40 +64,66 @@ def matmul(input, other, *, out=None):
         tinygrad_cn.Size([5, 2, 4])
     """
     a, b = _as_tensor(input), _as_tensor(other)
-    _check_same_dtype(a, b)
     da, db = a._data.ndim, b._data.ndim
     if da == 0 or db == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
     if da == 1 and db == 1:
         r = dot(a, b)
-    elif da == 1:
-        _check_inner(a._data.shape[0], b._data.shape[-2], (1,) + a._data.shape, b._data.shape)
-        r = MatMul.apply(a.unsqueeze(0), b).squeeze(-2)
-    elif db == 1:
-        _check_inner(a._data.shape[-1], b._data.shape[0], a._data.shape, b._data.shape + (1,))
-        r = MatMul.apply(a, b.unsqueeze(-1)).squeeze(-1)
     else:
-        _check_inner(a._data.shape[-1], b._data.shape[-2], a._data.shape, b._data.shape)
-        try:
-            np.broadcast_shapes(a._data.shape[:-2], b._data.shape[:-2])
-        except ValueError:
-            raise RuntimeError(f"The size of tensor a ({a._data.shape[-3]}) must match the size of tensor b "
-                               f"({b._data.shape[-3]}) at non-singleton dimension "
-                               f"{max(da, db) - 3}") from None
-        r = MatMul.apply(a, b)
+        _check_matmul(a._data, b._data)
+        if da == 1:
+            r = MatMul.apply(a.unsqueeze(0), b).squeeze(-2)
+        elif db == 1:
+            r = MatMul.apply(a, b.unsqueeze(-1)).squeeze(-1)
+        else:
+            r = MatMul.apply(a, b)
     from .pointwise import _out
     return _out(r, out)
 
 
-def _check_inner(k1, k2, sa, sb):
-    if k1 != k2:
-        a = (int(np.prod(sa[:-1])), sa[-1]) if len(sa) > 2 else sa
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({_shape_str(a)} and {_shape_str(sb[-2:])})")
+_TYPE_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
+    """Raise torch.matmul's errors, in torch's order (shapes, then dtypes), for
+    every form but 1-D @ 1-D. torch folds an N-D @ 1-D/2-D product into mv/mm
+    and runs the rest as bmm, and its messages name the folded shapes."""
+    sa, sb, da, db = a.shape, b.shape, a.ndim, b.ndim
+    words = _TYPE_WORDS.get(a.dtype.name, a.dtype.name), _TYPE_WORDS.get(b.dtype.name, b.dtype.name)
+    if db == 1:  # mv on (prod(batch) x k) @ (k)
+        m = int(np.prod(sa[:-1]))
+        if sa[-1] != sb[0]:
+            raise RuntimeError(f"size mismatch, got input ({m}), mat ({m}x{sa[-1]}), vec ({sb[0]})")
+        if a.dtype != b.dtype:
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got {words[1]}, {words[0]}, "
+                               f"and {words[1]}")
+        return
+    if db == 2:  # mm on (prod(batch) x k) @ (k x n); a 1-D left operand is (1 x k)
+        m = int(np.prod(sa[:-1])) if da > 1 else 1
+        if sa[-1] != sb[0]:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{sa[-1]} and {sb[0]}x{sb[1]})")
+        _check_same_dtype(_make(a), _make(b))
+        return
+    batch_a = sa[:-2] if da > 2 else ()
+    try:
+        batch = np.broadcast_shapes(batch_a, sb[:-2])
+    except ValueError:
+        from .pointwise import broadcast_error
+        raise broadcast_error(batch_a, sb[:-2]) from None
+    k = sa[-1]
+    if k != sb[-2]:
+        n = int(np.prod(batch))
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {k}] but got: "
+                           f"[{n}, {sb[-2]}].")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {words[0]} but found {words[1]}")
 
 
 @tensor_method("__rmatmul__", function=False)
 def _rmatmul(self, other):
-    return matmul(_make(np.asarray(other)), self)
+    # torch: `2 @ t`, `[[1.]] @ t` and `ndarray @ t` are TypeErrors (unsupported operand types)
+    return matmul(other, self) if isinstance(other, Tensor) else NotImplemented
 
 
 @tensor_method("mm")
@@ -140,11 +168,13 @@ class Dot(Function):
         return (g * b if need_a else None), (g * a if need_b else None)
 
 
-@tensor_method("dot", "inner")
+@tensor_method("dot")
 def dot(input, other):
     if input._data.ndim != 1 or other._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input._data.ndim}D and {other._data.ndim}D tensors")
-    _check_same_dtype(input, other, ("self", "other"))
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{_TYPE_WORDS.get(input.dtype.name)} and {_TYPE_WORDS.get(other.dtype.name)}")
     if input._data.shape[0] != other._data.shape[0]:
         n, m = input._data.shape[0], other._data.shape[0]
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number "
@@ -154,9 +184,26 @@ def dot(input, other):
 
 @tensor_method("outer", "ger")
 def outer(input, vec2):
-    if input._data.ndim != 1 or vec2._data.ndim != 1:
-        raise RuntimeError("outer: expected 1D tensors")
+    for name, v in (("self", input), ("vec2", vec2)):
+        if v._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {v._data.ndim}-D")
     return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+@tensor_method("inner")
+def inner(input, other):
+    """Sum over the last dims of both: dot for vectors, a product with a scalar."""
+    if input._data.ndim == 0 or other._data.ndim == 0:
+        return input * other
+    if input._data.ndim == 1 and other._data.ndim == 1:
+        return dot(input, other)
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input._data.shape)} and {list(other._data.shape)}")
+    return tensordot(input, other, dims=([input._data.ndim - 1], [other._data.ndim - 1]))
+
+
+tensor_method("ger")(outer)
 
 
 @tensor_method("addmm")
@@ -239,13 +286,35 @@ def einsum(equation: str, *operands):
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     ins, out = _parse_einsum(equation, [o._data.ndim for o in operands])
-    for sub in ins:
-        if len(set(sub)) != len(sub):
-            raise NotImplementedError("einsum with a repeated index in one operand (a diagonal) is not supported")
+    for c in out:
+        if out.count(c) > 1:
+            raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+        if not any(c in sub for sub in ins):
+            raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input operand")
+    sizes = {}
+    for i, (sub, o) in enumerate(zip(ins, operands)):
+        for c, n in zip(sub, o._data.shape):
+            seen = sizes.get(c, 1)
+            if n != seen and n != 1 and seen != 1:
+                raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} which does not broadcast "
+                                   f"with previously seen size {seen}")
+            sizes[c] = n if seen == 1 else seen
     dt = operands[0]._data.dtype
     for o in operands[1:]:
         if o._data.dtype != dt:
-            raise RuntimeError(f"expected scalar type {operands[0].dtype} but found {o.dtype}")
+            raise RuntimeError(f"expected scalar type {_TYPE_WORDS.get(dt.name, dt.name)} but found "
+                               f"{_TYPE_WORDS.get(o._data.dtype.name, o._data.dtype.name)}")
+    operands = list(operands)
+    for i, sub in enumerate(ins):
+        # A letter repeated in one operand (trace, diagonal) takes the diagonal first,
+        # with a differentiable op, so Einsum only ever sees distinct letters.
+        while len(set(sub)) != len(sub):
+            c = next(c for c in sub if sub.count(c) > 1)
+            p = sub.index(c)
+            q = sub.index(c, p + 1)
+            operands[i] = operands[i].diagonal(0, p, q)
+            sub = "".join(ch for k, ch in enumerate(sub) if k not in (p, q)) + c
+        ins[i] = sub
     return Einsum.apply(ins, out, *operands)
 
 
@@ -254,6 +323,7 @@ def tensordot(a, b, dims=2):
         ax_a, ax_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:
         ax_a, ax_b = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+        ax_a, ax_b = [d % a.ndim for d in ax_a], [d % b.ndim for d in ax_b]
     letters = iter(string.ascii_lowercase)
     sa = [next(letters) for _ in range(a.ndim)]
     sb = [next(letters) for _ in range(b.ndim)]

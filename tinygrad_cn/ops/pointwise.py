@@ -43,8 +43,9 @@ def _cast_scalar(x, dt):
 
 
 def broadcast_error(*operands) -> Exception:
-    """torch's RuntimeError for operands whose shapes do not broadcast (None if they do)."""
-    shapes = [x._data.shape if isinstance(x, Tensor) else () for x in operands]
+    """torch's RuntimeError for operands (Tensors, scalars or shape tuples) whose
+    shapes do not broadcast; None if they do."""
+    shapes = [x._data.shape if isinstance(x, Tensor) else x if isinstance(x, tuple) else () for x in operands]
     for i in range(len(shapes)):
         for j in range(i + 1, len(shapes)):
             sa, sb = shapes[i], shapes[j]
@@ -538,12 +539,13 @@ class Constant(Function):
     ``array``; the gradient is zero, as torch defines it for round, floor division, ..."""
 
     @staticmethod
-    def forward(ctx, x, arr):
+    def forward(ctx, x, arr, undefined=False):
+        ctx.shape = None if undefined else x._data.shape  # undefined: no gradient at all (torch's norm p=0)
         return arr
 
     @staticmethod
     def backward(ctx, g):
-        return zeros_grad(g), None
+        return (None if ctx.shape is None else _make(np.zeros(ctx.shape, dtype=g._data.dtype))), None, None
 
 
 _erf_scalar = np.frompyfunc(math.erf, 1, 1)
