@@ -225,3 +225,22 @@ def test_profile_without_grad_still_records_forward():
     events = {e.key: e for e in prof.key_averages()}
     assert events[_forward_key(events, "exp")].count == 4
     assert not any("Backward" in k for k in events)
+
+
+def test_record_function_label_and_table_default_order():
+    x = torch.ones(4, requires_grad=True)
+    with torch.autograd.profiler.profile() as prof:
+        for _ in range(2):
+            with torch.autograd.profiler.record_function("my_block"):
+                (x * 2).sum().backward()
+    events = {e.key: e for e in prof.key_averages()}
+    assert events["my_block"].count == 2
+    table = prof.key_averages().table()
+    assert "my_block" in table and "MulBackward0" in table
+
+
+def test_anomaly_mode_restored_after_error_in_block():
+    with pytest.raises(KeyError):
+        with torch.autograd.detect_anomaly():
+            raise KeyError("x")
+    assert not anomaly_enabled()

@@ -950,3 +950,89 @@ def test_post_accumulate_grad_hook():
     (x * 3).sum().backward()
     np.testing.assert_allclose(seen[0], [2.0, 2.0])
     np.testing.assert_allclose(seen[1], [5.0, 5.0])  # called after accumulation
+
+
+def test_grad_mode_restored_after_failing_backward():
+    x = t64([1.0, 2.0], True)
+    h = x * 1
+    y = (h * h).sum()
+    h.add_(1)
+    with pytest.raises(RuntimeError):
+        y.backward()
+    assert torch.is_grad_enabled()
+    z = x * 2
+    assert z.requires_grad
+
+
+def test_exception_in_hook_propagates_and_engine_recovers():
+    x = t64([1.0], True)
+    y = x * 2
+
+    def bad(g):
+        raise ValueError("hook failed")
+
+    y.register_hook(bad)
+    with pytest.raises(ValueError, match="hook failed"):
+        y.sum().backward()
+    assert torch.is_grad_enabled()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(arr(x.grad), [3.0])
+
+
+def test_create_graph_retains_graph_by_default():
+    x = t64([1.0, 2.0], True)
+    y = (x ** 3).sum()
+    y.backward(create_graph=True)
+    y.backward()  # retain_graph defaulted to create_graph=True
+    np.testing.assert_allclose(arr(x.grad), 2 * 3 * np.array([1.0, 4.0]))
+
+
+def test_empty_tensor_backward():
+    x = torch.ones(0, 3, dtype=torch.float64, requires_grad=True)
+    (x * 2).sum().backward()
+    assert tuple(x.grad.shape) == (0, 3)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: .grad setter accepts any shape, .bugs/engine.md #14")
+def test_assigning_grad_of_wrong_shape_raises():
+    x = t64([1.0, 2.0], True)
+    with pytest.raises(RuntimeError):
+        x.grad = t64([1.0, 2.0, 3.0])
+
+
+def test_hessian_of_least_squares_is_2_xtx_over_n():
+    # L(w) = (1/n) |X w - y|^2  ->  ∇L = (2/n) Xᵀ (X w - y),  ∇²L = (2/n) Xᵀ X
+    rng = np.random.default_rng(7)
+    Xv, yv, wv = rng.standard_normal((6, 3)), rng.standard_normal(6), rng.standard_normal(3)
+    X, y, w = t64(Xv), t64(yv), t64(wv, True)
+    L = ((X @ w - y) ** 2).mean()
+    (g,) = torch.autograd.grad(L, w, create_graph=True)
+    np.testing.assert_allclose(arr(g), 2 / 6 * Xv.T @ (Xv @ wv - yv), rtol=1e-12)
+    H = np.stack([arr(torch.autograd.grad(g[i], w, retain_graph=True)[0]) for i in range(3)])
+    np.testing.assert_allclose(H, 2 / 6 * Xv.T @ Xv, rtol=1e-12)
+
+
+def test_reentrant_backward_inside_custom_backward():
+    """A checkpoint-style Function: backward recomputes the forward with grad
+    enabled and runs a nested backward (torch's reentrant checkpointing)."""
+
+    class Checkpoint(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return (x.tanh() * x).detach() if hasattr(x, "detach") else x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            with torch.enable_grad():
+                xd = x.detach().requires_grad_(True)
+                out = xd.tanh() * xd
+            torch.autograd.backward(out, g)
+            return xd.grad
+
+    xv = np.array([0.3, -1.1, 2.0])
+    x = t64(xv, True)
+    (Checkpoint.apply(x) * 2).sum().backward()
+    t = np.tanh(xv)
+    np.testing.assert_allclose(arr(x.grad), 2 * ((1 - t ** 2) * xv + t), rtol=1e-12)
