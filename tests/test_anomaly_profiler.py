@@ -33,12 +33,24 @@ def _anomaly_off_after_test():
 # --------------------------------------------------------------------------
 # anomaly mode
 # --------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_anomaly_off_by_default_nan_grad_passes_silently():
     assert not anomaly_enabled()
     q = torch.tensor([0.0, 4.0], requires_grad=True)
     (torch.sqrt(q) * 0).sum().backward()  # d sqrt(q)/dq at 0 is inf; inf * 0 = nan
     g = q.grad.numpy()
     assert np.isnan(g[0]) and g[1] == 0.0
+
+
+@pytest.mark.xfail(strict=True, reason="bug: numpy RuntimeWarning from backward division, .bugs/engine.md #15")
+def test_nan_producing_backward_emits_no_numpy_warning():
+    """torch computes inf/nan gradients silently; NumPy's RuntimeWarnings must not leak out."""
+    q = torch.tensor([0.0, 4.0], requires_grad=True)
+    loss = (torch.sqrt(q) * 0).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        loss.backward()
+    assert np.isnan(q.grad.numpy()[0])
 
 
 def _forward_sqrt_at_zero(q):
@@ -74,6 +86,7 @@ def test_detect_anomaly_zero_over_zero_names_div_backward():
     assert "DivBackward0" in msg and "nan" in msg
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_set_detect_anomaly_as_call():
     torch.autograd.set_detect_anomaly(True)
     assert anomaly_enabled()
