@@ -1036,3 +1036,25 @@ def test_reentrant_backward_inside_custom_backward():
     (Checkpoint.apply(x) * 2).sum().backward()
     t = np.tanh(xv)
     np.testing.assert_allclose(arr(x.grad), 2 * ((1 - t ** 2) * xv + t), rtol=1e-12)
+
+
+def test_leaf_grad_is_contiguous_and_writable():
+    x = torch.ones(3, 4, dtype=torch.float64, requires_grad=True)
+    (x.t() * t64(np.arange(12.0).reshape(4, 3))).sum().backward()
+    assert x.grad.is_contiguous() and x.grad.stride() == (4, 1)
+    y = torch.ones(3, 4, dtype=torch.float64, requires_grad=True)
+    y.sum().backward()  # the incoming gradient is an expanded (stride-0) tensor
+    assert y.grad.stride() == (4, 1)
+    y.grad.zero_()  # optimizer.zero_grad(set_to_none=False) does this
+    y.grad.add_(1)
+    np.testing.assert_allclose(arr(y.grad), np.ones((3, 4)))
+
+
+@pytest.mark.xfail(strict=True, reason="bug: create_graph .grad keeps the expanded layout, .bugs/engine.md #16")
+def test_leaf_grad_with_create_graph_is_contiguous_and_writable():
+    x = torch.ones(3, 4, dtype=torch.float64, requires_grad=True)
+    x.sum().backward(create_graph=True)
+    assert x.grad.stride() == (4, 1)
+    with torch.no_grad():
+        x.grad.zero_()
+    np.testing.assert_allclose(arr(x.grad), np.zeros((3, 4)))
