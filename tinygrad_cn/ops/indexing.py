@@ -101,6 +101,8 @@ def _two_step(idx) -> TwoStep:
 def _take(arr: np.ndarray, idx) -> np.ndarray:
     if isinstance(idx, TwoStep):
         return arr[idx.first][idx.second]
+    if _is_basic(idx) and not any(i is Ellipsis for i in idx):
+        return arr[idx + (Ellipsis,)]  # a 0-d view, not a scalar copy, when every dim is taken
     return arr[idx]
 
 
