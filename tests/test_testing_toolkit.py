@@ -18,8 +18,8 @@ from tinygrad_cn.autograd.gradcheck import GradcheckError  # noqa: E402
 from tinygrad_cn.testing import (OpSpec, assert_close, check_op, default_tolerances, make_tensor,  # noqa: E402
                                  run_op_checks)
 from tinygrad_cn.testing import _op_test  # noqa: E402
-from tinygrad_cn.testing.strategies import (LAYOUTS, broadcastable_shapes, float_arrays, float_tensors,  # noqa: E402
-                                            shapes, to_layout)
+from tinygrad_cn.testing.strategies import (LAYOUTS, broadcastable_shapes, distinct_float_tensors,  # noqa: E402
+                                            float_arrays, float_tensors, shapes, to_layout)
 
 
 # `find` searches until a draw has a property; without shrinking it returns the
@@ -144,6 +144,14 @@ def test_distinct_values_are_spread_apart(t):
 def test_distinct_and_avoid_together(t):
     v = np.sort(t.detach().numpy().reshape(-1))
     assert np.all(np.diff(v) >= 0.01) and np.all(np.abs(v) >= 0.01)
+
+
+@given(distinct_float_tensors([(3,), shapes(max_dims=2, max_side=3), ()], margin=0.02, requires_grad=True))
+def test_distinct_across_tensors(ts):
+    assert len(ts) == 3 and ts[0].shape == (3,) and ts[2].shape == ()
+    assert all(t.requires_grad for t in ts)
+    v = np.sort(np.concatenate([t.detach().numpy().reshape(-1) for t in ts]))
+    assert np.all(np.diff(v) >= 0.02 - 1e-12)
 
 
 @given(float_tensors(positive=True))
@@ -276,6 +284,8 @@ OPS = [
     OpSpec("mul_broadcast", lambda x, y: x * y, inputs=broadcastable_shapes(max_dims=3, max_side=3)),
     OpSpec("sigmoid", lambda lib, x: lib.sigmoid(x)),
     OpSpec("max", lambda x: x.max(), domain=dict(distinct=True)),
+    OpSpec("maximum", lambda lib, x, y: lib.maximum(x, y), inputs=broadcastable_shapes(max_dims=2, max_side=3),
+           domain=dict(distinct=True), gradgrad=False),
     OpSpec("matmul", lambda a, b: a @ b, inputs=[(2, 3), (3, 2)]),
     OpSpec("sum_dim", lambda x, d: x.sum(d), inputs=[shapes(min_dims=2, max_dims=3, max_side=3), st.integers(0, 1)]),
     OpSpec("pow_const_target", lambda x, t: (x - t) ** 2, inputs=[(3,), float_tensors(shape=(3,))]),

@@ -16,8 +16,8 @@ from ._comparison import assert_close, default_tolerances
 from ._creation import make_tensor
 from ._op_test import OpSpec, check_op, run_op_checks, torch_or_none
 
-_STRATEGIES = ("shapes", "broadcastable_shapes", "float_tensors", "float_arrays", "layouts", "to_layout",
-               "LAYOUTS")
+_STRATEGIES = ("shapes", "broadcastable_shapes", "float_tensors", "distinct_float_tensors", "float_arrays", "layouts",
+               "to_layout", "LAYOUTS")
 
 __all__ = ["assert_close", "default_tolerances", "make_tensor", "OpSpec", "check_op", "run_op_checks",
            "torch_or_none", *_STRATEGIES]

@@ -90,7 +90,9 @@ class OpSpec:
     Defaults to one input with a shape from ``shapes(max_dims=3, max_side=4)``.
     ``domain`` holds :func:`~tinygrad_cn.testing.strategies.float_tensors`
     options: ``positive``, ``avoid``, ``margin``, ``distinct``,
-    ``min_value``, ``max_value``, ``contiguous``.
+    ``min_value``, ``max_value``, ``contiguous``; with ``distinct`` the
+    values of all shape-given inputs are spread apart jointly, so inputs do
+    not tie with each other either.
     """
 
     name: str
@@ -134,19 +136,23 @@ def _is_strategy(x) -> bool:
 
 def draw_inputs(spec: OpSpec, draw) -> tuple:
     """Draw one argument tuple for ``spec`` with hypothesis' ``draw``."""
-    from .strategies import float_tensors, shapes
+    from .strategies import distinct_float_tensors, float_tensors, shapes
     specs = spec.inputs
     if specs is None:
         specs = [shapes(max_dims=3, max_side=4)]
     elif _is_strategy(specs):
         specs = draw(specs)
-    args = []
-    for item in specs:
-        if _is_strategy(item):
-            item = draw(item)
-        if _is_shape(item):
-            item = draw(float_tensors(shape=item, requires_grad=True, **spec.domain))
-        args.append(item)
+    args = [draw(item) if _is_strategy(item) else item for item in specs]
+    shaped = [k for k, item in enumerate(args) if _is_shape(item)]
+    if spec.domain.get("distinct") and len(shaped) > 1:
+        # Ties between inputs are kinks too (maximum(x, y) at x == y): spread all jointly.
+        domain = {k: v for k, v in spec.domain.items() if k != "distinct"}
+        tensors = draw(distinct_float_tensors([args[k] for k in shaped], requires_grad=True, **domain))
+        for k, t in zip(shaped, tensors):
+            args[k] = t
+    else:
+        for k in shaped:
+            args[k] = draw(float_tensors(shape=args[k], requires_grad=True, **spec.domain))
     return tuple(args)
 
 

@@ -25,8 +25,8 @@ from hypothesis.extra import numpy as hnp
 
 from ..tensor import Tensor
 
-__all__ = ["shapes", "broadcastable_shapes", "float_tensors", "float_arrays", "layouts", "LAYOUTS",
-           "to_layout"]
+__all__ = ["shapes", "broadcastable_shapes", "float_tensors", "distinct_float_tensors", "float_arrays", "layouts",
+           "LAYOUTS", "to_layout"]
 
 Shape = Tuple[int, ...]
 
@@ -275,3 +275,33 @@ def float_tensors(draw, shape=None, dtype=np.float64, min_value: float = -3.0, m
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+@st.composite
+def distinct_float_tensors(draw, shapes_: Sequence, dtype=np.float64, min_value: float = -3.0,
+                           max_value: float = 3.0, *, requires_grad: bool = False, contiguous: Optional[bool] = None,
+                           avoid: Optional[Sequence[float]] = None, margin: float = 1e-2,
+                           positive: bool = False) -> Tuple[Tensor, ...]:
+    """Several float Tensors whose values are pairwise ``margin`` apart across
+    all of them, not only within each: no ties between ``maximum(x, y)``'s
+    inputs. Each tensor gets its own drawn layout.
+
+    Example::
+
+        @given(distinct_float_tensors([(3,), (2, 3)], requires_grad=True))
+        def test_maximum(xy):
+            x, y = xy
+    """
+    shapes_ = [tuple(draw(s)) if isinstance(s, st.SearchStrategy) else tuple(s) for s in shapes_]
+    sizes = [math.prod(s) for s in shapes_]
+    flat = draw(float_arrays((sum(sizes),), dtype, min_value, max_value, avoid=avoid, margin=margin,
+                             distinct=True, positive=positive))
+    out, start = [], 0
+    for shape, size in zip(shapes_, sizes):
+        arr = draw(_layout_of(flat[start:start + size].reshape(shape), contiguous))
+        start += size
+        t = Tensor._make(arr)
+        if requires_grad:
+            t.requires_grad_(True)
+        out.append(t)
+    return tuple(out)
