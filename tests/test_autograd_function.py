@@ -700,3 +700,61 @@ def test_mark_dirty_on_leaf_requiring_grad_raises():
     w = t64([1.0, 2.0], True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         AddOneInPlace.apply(w)
+
+
+# --------------------------------------------------------------------------
+# smaller torch contracts
+# --------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="bug: needs_input_grad all False under no_grad, .bugs/engine.md #17")
+def test_needs_input_grad_reflects_requires_grad_even_under_no_grad():
+    seen = {}
+
+    class F(Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            seen["needs"] = ctx.needs_input_grad
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None
+
+    with torch.no_grad():
+        y = F.apply(t64([1.0], True), 3.0)
+    assert seen["needs"] == (True, False)  # torch: requires_grad per input, whatever the grad mode
+    assert not y.requires_grad
+
+
+@pytest.mark.xfail(strict=True, reason="bug: AttributeError instead of TypeError, .bugs/engine.md #18")
+def test_save_for_backward_non_tensor_raises_type_error():
+    class F(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x, 3)
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match="save_for_backward can only save"):
+        F.apply(t64([1.0], True))
+
+
+@pytest.mark.xfail(strict=True, reason="bug: non-tensor outputs are wrapped in Tensors, .bugs/engine.md #19")
+def test_non_tensor_outputs_are_returned_as_is():
+    class F(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2, 5, "label"
+
+        @staticmethod
+        def backward(ctx, g, _g1, _g2):
+            return g * 2
+
+    x = t64([1.0, 2.0], True)
+    y, n, s = F.apply(x)
+    assert type(n) is int and n == 5
+    assert s == "label"
+    y.sum().backward()
+    np.testing.assert_allclose(arr(x.grad), [2.0, 2.0])
