@@ -145,3 +145,26 @@ def test_leaf_and_graph_freed_without_cycle_collector():
         assert ref_x() is None
     finally:
         gc.enable()
+
+
+def test_hooks_and_retain_grad_do_not_accumulate_over_steps():
+    w = torch.randn(5, 3, requires_grad=True)
+    x = torch.randn(4, 5)
+    seen = []
+
+    def step():
+        h = x @ w
+        h.retain_grad()
+        h.register_hook(lambda g: g * 1.0)
+        loss = h.tanh().sum()
+        loss.backward()
+        seen.append(h.grad is not None)
+        w.grad = None
+
+    for _ in range(30):
+        step()
+    before = _count_live()
+    for _ in range(300):
+        step()
+    assert _count_live() == before
+    assert all(seen)
