@@ -634,3 +634,115 @@ def test_errors_match_torch(name, fn, spec):
     _, gout, gerr = _run(tg, fn, arrs, "contiguous")
     assert gerr is not None, f"torch raised {type(terr).__name__}: {terr}; tinygrad_cn returned {gout!r}"
     assert isinstance(gerr, type(terr)), f"torch raised {type(terr).__name__}: {terr}\ntinygrad_cn raised {gerr!r}"
+
+
+# -- random indices: reads and writes as torch ---------------------------------------------------
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@st.composite
+def _random_index(draw):
+    """A shape and a torch index for it: ints, slices (steps), None, ..., lists, int and bool tensors,
+    several advanced indices (broadcastable), anywhere."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    adv_shape = tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
+    items, ellipsis_used = [], False
+    dims = list(range(len(shape)))
+    i = 0
+    while i < len(dims):
+        n = shape[dims[i]]
+        kind = draw(st.sampled_from(["int", "slice", "list", "tensor", "mask", "none", "ellipsis", "stop"]))
+        if kind == "stop":
+            break
+        if kind == "none":
+            items.append(None)
+            continue
+        if kind == "ellipsis":
+            if not ellipsis_used:
+                ellipsis_used = True
+                skip = draw(st.integers(0, len(dims) - i))
+                items.append(Ellipsis)
+                i += skip
+            continue
+        if kind == "int":
+            items.append(("int", draw(st.integers(-n, n - 1))))
+        elif kind == "slice":
+            a = draw(st.one_of(st.none(), st.integers(-n - 1, n + 1)))
+            b = draw(st.one_of(st.none(), st.integers(-n - 1, n + 1)))
+            items.append(("slice", slice(a, b, draw(st.one_of(st.none(), st.integers(1, 3))))))
+        elif kind in ("list", "tensor"):
+            k = int(np.prod(adv_shape)) if adv_shape else 1
+            vals = draw(st.lists(st.integers(-n, n - 1), min_size=k, max_size=k))
+            arr = np.array(vals, dtype=np.int64).reshape(adv_shape)
+            # a trailing-1 variant broadcasts against the others
+            items.append((kind, arr))
+        else:  # mask over this dim
+            items.append(("mask", np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))))
+        i += 1
+    n_masks = sum(1 for it in items if isinstance(it, tuple) and it[0] == "mask")
+    n_adv = sum(1 for it in items if isinstance(it, tuple) and it[0] in ("list", "tensor"))
+    hypothesis.assume(n_masks == 0 or (n_masks == 1 and n_adv == 0))
+    return shape, items
+
+
+def _materialize(m, items):
+    out = []
+    for it in items:
+        if it is None or it is Ellipsis:
+            out.append(it)
+        elif it[0] in ("int", "slice"):
+            out.append(it[1])
+        elif it[0] == "list":
+            out.append(it[1].tolist())
+        else:
+            out.append(m.tensor(it[1]))
+    return tuple(out)
+
+
+@given(_random_index())
+def test_random_getitem_matches_torch(case):
+    shape, items = case
+    a = np.random.default_rng(0).standard_normal(shape)
+    t = torch.tensor(a, requires_grad=True)
+    try:
+        expected = t[_materialize(torch, items)]
+    except (IndexError, RuntimeError, ValueError) as e:
+        with pytest.raises(type(e)):
+            tg.tensor(a)[_materialize(tg, items)]
+        return
+    x = tg.tensor(a, requires_grad=True)
+    got = x[_materialize(tg, items)]
+    assert tuple(got.shape) == tuple(expected.shape)
+    np.testing.assert_array_equal(got._data, expected.detach().numpy())
+    w = np.random.default_rng(1).standard_normal(tuple(expected.shape))
+    (expected * torch.from_numpy(w)).sum().backward()
+    (got * tg.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad._data, t.grad.numpy(), rtol=1e-12, atol=1e-12)
+    # a view in torch (basic index) is a view here
+    assert (got._base is not None) == (expected._base is not None)
+
+
+@given(_random_index(), st.booleans())
+def test_random_setitem_matches_torch(case, scalar):
+    shape, items = case
+    a = np.random.default_rng(0).standard_normal(shape)
+    try:
+        region = torch.tensor(a)[_materialize(torch, items)].shape
+    except (IndexError, RuntimeError, ValueError):
+        return
+    v = np.random.default_rng(2).standard_normal(tuple(region)[1:] if len(region) and not scalar else ())
+    tx, tv = torch.tensor(a, requires_grad=True), torch.tensor(v, requires_grad=True)
+    gx, gv = tg.tensor(a, requires_grad=True), tg.tensor(v, requires_grad=True)
+    ty, gy = tx * 1, gx * 1
+    ty[_materialize(torch, items)] = tv
+    gy[_materialize(tg, items)] = gv
+    np.testing.assert_array_equal(gy._data, ty.detach().numpy())
+    (ty * ty).sum().backward()
+    (gy * gy).sum().backward()
+    np.testing.assert_allclose(gx.grad._data, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    # repeated positions: torch leaves the winner unspecified, so compare value grads only without repeats
+    flat = np.arange(int(np.prod(shape))).reshape(shape)
+    hit = torch.tensor(flat)[_materialize(torch, items)].numpy().ravel()
+    if len(np.unique(hit)) == hit.size:
+        np.testing.assert_allclose(gv.grad._data, tv.grad.numpy(), rtol=1e-12, atol=1e-12)

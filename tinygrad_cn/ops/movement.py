@@ -21,7 +21,7 @@ def record_view(src: Tensor, out: Tensor, fn, multi=None) -> Tensor:
     ``multi`` names the op when ``out`` is one of several views returned by one
     node (split, chunk, unbind): as in torch, such a view (and any view of it)
     refuses in-place writes that autograd would have to record."""
-    if not np.may_share_memory(out._data, src._data):
+    if not np.may_share_memory(out._data, src._data) and not _empty_view(out._data, src._data):
         return out
     out._vc = src._vc
     sx = src._x
@@ -37,6 +37,15 @@ def record_view(src: Tensor, out: Tensor, fn, multi=None) -> Tensor:
     if STATE.enabled and not (base._requires_grad and base.grad_fn is None):
         _register_view(base, out)
     return out
+
+
+def _empty_view(a: np.ndarray, b: np.ndarray) -> bool:
+    """An empty view shares no memory, yet is a view: same owner array."""
+    if a.size:
+        return False
+    owner_a = a.base if a.base is not None else a
+    owner_b = b.base if b.base is not None else b
+    return owner_a is owner_b
 
 
 # Live views of each base that an in-place write may move in the graph (torch
