@@ -23,8 +23,11 @@
 
 /* Per-ISA variants are built with GCC's `#pragma GCC target` on x86-64.
  * Other compilers/architectures get the generic variant only (it still
- * vectorises for the baseline ISA, or everything under -march=native). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER)
+ * vectorises for the baseline ISA, or everything under -march=native).
+ * -DTG_NO_X86_DISPATCH builds that generic-only variant on x86 too (used to
+ * check that the non-x86 code path compiles). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER) && \
+    !defined(TG_NO_X86_DISPATCH)
 #define TG_X86_DISPATCH 1
 #else
 #define TG_X86_DISPATCH 0
