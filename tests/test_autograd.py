@@ -1058,3 +1058,30 @@ def test_leaf_grad_with_create_graph_is_contiguous_and_writable():
     with torch.no_grad():
         x.grad.zero_()
     np.testing.assert_allclose(arr(x.grad), np.zeros((3, 4)))
+
+
+def test_grad_wrt_outputs_of_multi_output_node_and_repeated_inputs():
+    x = t64([1.0, 2.0, 3.0, 4.0], True)
+    a, b = x.split(2)
+    loss = (a * 2).sum() + (b * b).sum()
+    ga, gb, gx, gx2 = torch.autograd.grad(loss, [a, b, x, x])
+    np.testing.assert_allclose(arr(ga), [2.0, 2.0])
+    np.testing.assert_allclose(arr(gb), [6.0, 8.0])
+    np.testing.assert_allclose(arr(gx), [2.0, 2.0, 6.0, 8.0])
+    np.testing.assert_allclose(arr(gx2), arr(gx))
+
+
+def test_grad_capture_sees_tensor_hooks():
+    x = t64([1.0, 2.0], True)
+    y = x * 1
+    y.register_hook(lambda g: g * 10)
+    (gy,) = torch.autograd.grad(y.sum(), y, retain_graph=True)
+    np.testing.assert_allclose(arr(gy), [10.0, 10.0])
+    (gx,) = torch.autograd.grad((y * 2).sum(), x)
+    np.testing.assert_allclose(arr(gx), [20.0, 20.0])
+
+
+def test_grad_of_output_not_requiring_grad_raises():
+    x = t64([1.0], True)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        torch.autograd.grad((x.detach() * 2).sum(), x)
