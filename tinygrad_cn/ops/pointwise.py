@@ -95,6 +95,11 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else x
 
 
+def _nd(y) -> np.ndarray:
+    """NumPy turns 0-d results into scalars; a Tensor always holds an ndarray."""
+    return y if type(y) is np.ndarray else np.asarray(y)
+
+
 def _scalars(a, b) -> tuple:
     """The non-tensor operands, which backward needs but saved tensors do not hold."""
     return (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
@@ -179,7 +184,7 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        y = _make(np.power(_arr(a), _arr(b)))
+        y = _make(_nd(np.power(_arr(a), _arr(b))))
         ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, y)
         ctx.scalars = _scalars(a, b)
         return y
@@ -429,6 +434,8 @@ def where(condition, input=None, other=None, *, out=None):
     if cond._data.dtype != np.bool_:
         cond = _make(cond._data.astype(bool))
     a, b = promote(input, other)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two scalars: the result takes their dtype
+        a = _make(np.asarray(a, dtype=_dtype.result_type(as_operand(input), as_operand(other)).np))
     return _out(_apply(Where, cond, a, b), out)
 
 
@@ -485,7 +492,7 @@ def _unary(name, forward, derivative, saves="x", doc=None):
     ``derivative(x_or_y, grad) -> grad_in`` (HIPS-autograd style)."""
 
     def fwd(ctx, x):
-        y = _make(forward(x._data))
+        y = _make(_nd(forward(x._data)))
         ctx.save_for_backward(x if saves == "x" else y if saves == "y" else None)
         return y
 
@@ -529,7 +536,7 @@ Sinh = _unary("sinh", np.sinh, lambda x, g: g * x.cosh())
 Cosh = _unary("cosh", np.cosh, lambda x, g: g * x.sinh())
 # Piecewise-constant functions: torch defines their gradient as zero.
 for _name, _fn in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc),
-                   ("sign", lambda a: np.nan_to_num(np.sign(a), copy=False, nan=0.0)),  # torch: sign(nan) = 0
+                   ("sign", lambda a: np.nan_to_num(_nd(np.sign(a)), copy=False, nan=0.0)),  # torch: sign(nan)=0
                    ("round", np.round), ("frac", lambda a: a - np.trunc(a))):
     _unary(_name, _fn, (lambda x, g: g) if _name == "frac" else (lambda x, g: zeros_grad(g)), saves=None)
 
@@ -553,7 +560,7 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 def _erf(a):
     # math.erf is exact to the last bit; a compiled erf belongs to the kernel issue.
-    return _erf_scalar(a).astype(a.dtype) if a.size else a.copy()
+    return np.asarray(_erf_scalar(a)).astype(a.dtype) if a.size else a.copy()
 
 
 def _keep_int(name):
@@ -563,7 +570,7 @@ def _keep_int(name):
     def op(input, *, out=None):
         if input._data.dtype.kind in "iub":
             f = {"abs": np.abs, "sign": np.sign, "square": np.square}.get(name, lambda a: a.copy())
-            return _out(_make(f(input._data)), out)
+            return _out(_make(_nd(f(input._data))), out)
         return fn(input, out=out)
 
     op.__name__ = name
@@ -723,7 +730,7 @@ def tanh(input, *, out=None):
 @tensor_method("relu")
 def relu(input):
     if input._data.dtype.kind != "f":
-        return _make(np.maximum(input._data, 0).astype(input._data.dtype))
+        return _make(_nd(np.maximum(input._data, 0)).astype(input._data.dtype))
     return Relu.apply(input)
 
 
@@ -831,6 +838,14 @@ def _compare(name, ufunc, dunder):
     op.__name__ = name
     op.__doc__ = f"Element-wise ``{name}``; returns a bool tensor."
     tensor_method(name, dunder)(op)
+    if dunder in ("__eq__", "__ne__"):
+        def dunder_op(self, other):
+            # `t == None` is False in torch, not an error: let Python fall back to identity.
+            if other is None or not (isinstance(other, (Tensor, np.ndarray)) or is_scalar(other)):
+                return NotImplemented
+            return op(self, other)
+        dunder_op.__name__ = dunder
+        setattr(Tensor, dunder, dunder_op)
     return op
 
 
@@ -866,7 +881,7 @@ logical_xor = _logical("logical_xor", np.logical_xor)
 
 @tensor_method("logical_not")
 def logical_not(input, *, out=None):
-    return _out(_make(np.logical_not(input._data)), out)
+    return _out(_make(_nd(np.logical_not(input._data))), out)
 
 
 def _bitwise(name, ufunc, dunder, rdunder):
@@ -890,27 +905,27 @@ _bitwise("bitwise_xor", np.bitwise_xor, "__xor__", "__rxor__")
 def bitwise_not(input):
     if input._data.dtype.kind == "f":
         raise RuntimeError("\"bitwise_not_cpu\" not implemented for 'Float'")
-    return _make(np.invert(input._data))
+    return _make(_nd(np.invert(input._data)))
 
 
 @tensor_method("isnan")
 def isnan(input):
-    return _make(np.isnan(input._data))
+    return _make(_nd(np.isnan(input._data)))
 
 
 @tensor_method("isinf")
 def isinf(input):
-    return _make(np.isinf(input._data))
+    return _make(_nd(np.isinf(input._data)))
 
 
 @tensor_method("isfinite")
 def isfinite(input):
-    return _make(np.isfinite(input._data))
+    return _make(_nd(np.isfinite(input._data)))
 
 
 @tensor_method("isclose")
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    return _make(np.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return _make(_nd(np.isclose(input._data, _arr(other), rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
 @tensor_method("allclose")
@@ -925,8 +940,8 @@ def equal(input, other) -> bool:
 
 @tensor_method("nan_to_num")
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    mask = _make(np.isfinite(input._data))
-    fixed = _make(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf))
+    mask = _make(_nd(np.isfinite(input._data)))
+    fixed = _make(_nd(np.nan_to_num(input._data, nan=nan, posinf=posinf, neginf=neginf)))
     return where(mask, input, fixed)
 
 

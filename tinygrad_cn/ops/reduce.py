@@ -323,7 +323,7 @@ class StdFromVar(Function):
 
     @staticmethod
     def forward(ctx, v):
-        y = _make(np.sqrt(v._data))
+        y = _make(np.asarray(np.sqrt(v._data)))
         ctx.save_for_backward(y)
         return y
 
