@@ -42,7 +42,6 @@ def test_anomaly_off_by_default_nan_grad_passes_silently():
     assert np.isnan(g[0]) and g[1] == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="bug: numpy RuntimeWarning from backward division, .bugs/engine.md #15")
 def test_nan_producing_backward_emits_no_numpy_warning():
     """torch computes inf/nan gradients silently; NumPy's RuntimeWarnings must not leak out."""
     q = torch.tensor([0.0, 4.0], requires_grad=True)
@@ -148,7 +147,6 @@ def test_detect_anomaly_names_custom_function():
     assert "NanOut" in msg and "nan" in msg
 
 
-@pytest.mark.xfail(strict=True, reason="bug: torch.is_anomaly_enabled missing at top level, .bugs/engine.md #10")
 def test_is_anomaly_enabled_at_top_level():
     assert torch.is_anomaly_enabled() is False
     with torch.autograd.detect_anomaly():

@@ -941,7 +941,6 @@ def test_backward_inputs_non_leaf():
     assert x.grad is None
 
 
-@pytest.mark.xfail(strict=True, reason="bug: register_post_accumulate_grad_hook missing, .bugs/engine.md #12")
 def test_post_accumulate_grad_hook():
     x = t64([1.0, 2.0], True)
     seen = []
@@ -993,7 +992,6 @@ def test_empty_tensor_backward():
     assert tuple(x.grad.shape) == (0, 3)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: .grad setter accepts any shape, .bugs/engine.md #14")
 def test_assigning_grad_of_wrong_shape_raises():
     x = t64([1.0, 2.0], True)
     with pytest.raises(RuntimeError):
@@ -1050,7 +1048,6 @@ def test_leaf_grad_is_contiguous_and_writable():
     np.testing.assert_allclose(arr(y.grad), np.ones((3, 4)))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: create_graph .grad keeps the expanded layout, .bugs/engine.md #16")
 def test_leaf_grad_with_create_graph_is_contiguous_and_writable():
     x = torch.ones(3, 4, dtype=torch.float64, requires_grad=True)
     x.sum().backward(create_graph=True)

@@ -681,7 +681,6 @@ class AddOneInPlace(Function):
         return g * 3  # deliberately not the identity, to see which path the gradient takes
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ctx.mark_dirty is a no-op, .bugs/engine.md #11")
 def test_mark_dirty_returns_the_input_moved_in_the_graph():
     w = t64([1.0, 2.0], True)
     a = w * 1  # non-leaf: may be modified in place
@@ -695,7 +694,6 @@ def test_mark_dirty_returns_the_input_moved_in_the_graph():
     np.testing.assert_allclose(arr(w.grad), [6.0, 6.0])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: ctx.mark_dirty is a no-op, .bugs/engine.md #11")
 def test_mark_dirty_on_leaf_requiring_grad_raises():
     w = t64([1.0, 2.0], True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
@@ -705,7 +703,6 @@ def test_mark_dirty_on_leaf_requiring_grad_raises():
 # --------------------------------------------------------------------------
 # smaller torch contracts
 # --------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="bug: needs_input_grad all False under no_grad, .bugs/engine.md #17")
 def test_needs_input_grad_reflects_requires_grad_even_under_no_grad():
     seen = {}
 
@@ -725,7 +722,6 @@ def test_needs_input_grad_reflects_requires_grad_even_under_no_grad():
     assert not y.requires_grad
 
 
-@pytest.mark.xfail(strict=True, reason="bug: AttributeError instead of TypeError, .bugs/engine.md #18")
 def test_save_for_backward_non_tensor_raises_type_error():
     class F(Function):
         @staticmethod
@@ -741,7 +737,6 @@ def test_save_for_backward_non_tensor_raises_type_error():
         F.apply(t64([1.0], True))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: non-tensor outputs are wrapped in Tensors, .bugs/engine.md #19")
 def test_non_tensor_outputs_are_returned_as_is():
     class F(Function):
         @staticmethod
