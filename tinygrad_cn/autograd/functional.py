@@ -9,7 +9,7 @@ rows are computed one by one either way, with the same results.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Tuple
 
 import numpy as np
 

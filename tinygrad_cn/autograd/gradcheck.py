@@ -13,7 +13,7 @@ worst element (flat and multi-index) and both values, or returns False with
 from __future__ import annotations
 
 import warnings
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
