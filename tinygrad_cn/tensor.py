@@ -7,6 +7,7 @@ definition serves ``x.sum()`` and ``tinygrad_cn.sum(x)``.
 from __future__ import annotations
 
 import numbers
+import warnings
 import weakref
 from typing import Any, Callable, Optional
 
@@ -76,15 +77,25 @@ def check_device(d) -> None:
 class _Extras:
     """Rarely-used per-tensor state, kept off the hot path of tensor creation."""
 
-    __slots__ = ("base", "view_fn", "hooks", "accum", "retains_grad", "name", "inference")
+    __slots__ = ("base", "view_fn", "hooks", "post_hooks", "accum", "retains_grad", "name", "inference")
 
     def __init__(self):
-        self.base = self.view_fn = self.hooks = self.accum = self.name = None
+        self.base = self.view_fn = self.hooks = self.post_hooks = self.accum = self.name = None
         self.retains_grad = self.inference = False
 
 
 class Size(tuple):
     """``tensor.shape``: a tuple, printed as torch prints it."""
+
+    def __getitem__(self, key):
+        r = tuple.__getitem__(self, key)
+        return Size(r) if isinstance(key, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
 
     def __repr__(self) -> str:
         return f"tinygrad_cn.Size({list(self)})"
@@ -110,7 +121,7 @@ class Tensor:
     constructor: a float32 tensor from data, or an uninitialised one.
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_output_nr", "_vc", "_x", "__weakref__")
+    __slots__ = ("_data", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc", "_x", "__weakref__")
     # NumPy defers binary operators to us (np.float32(2) * t is a Tensor, as in torch);
     # np.asarray(t) still works through __array__.
     __array_ufunc__ = None
@@ -120,7 +131,7 @@ class Tensor:
         arr = _legacy_array(args, kwargs.pop("dtype", None), kwargs.pop("device", None))
         self._data = arr
         self._requires_grad = False
-        self.grad = self.grad_fn = self._x = None
+        self._grad = self.grad_fn = self._x = None
         self._output_nr = 0
         self._vc = [0]
 
@@ -130,7 +141,7 @@ class Tensor:
         t = _new(Tensor)
         t._data = arr
         t._requires_grad = False
-        t.grad = t.grad_fn = t._x = None
+        t._grad = t.grad_fn = t._x = None
         t._output_nr = 0
         t._vc = [0]
         if STATE.inference:
@@ -196,6 +207,31 @@ class Tensor:
         return -1
 
     @property
+    def grad(self) -> Optional["Tensor"]:
+        """The gradient accumulated by backward (leaves, and non-leaves that ``retain_grad()``)."""
+        g = self._grad
+        if g is None and self.grad_fn is not None and not self.retains_grad:
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+                          "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                          UserWarning, stacklevel=2)
+        return g
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: attempting to assign a gradient "
+                                   f"of size '{list(value.shape)}' to a tensor of size '{list(self.shape)}'. "
+                                   "Please ensure that the gradient and the tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
@@ -256,12 +292,15 @@ class Tensor:
         return self._output_nr
 
     def _accumulator(self):
-        """The AccumulateGrad node of this leaf, created on first use and shared."""
+        """The AccumulateGrad node of this leaf, shared while a graph holds it.
+        As in torch, the node keeps the leaf alive and the leaf refers to it weakly."""
         x = self._x
         if x is not None and x.accum is not None:
-            return x.accum
+            node = x.accum()
+            if node is not None:
+                return node
         node = _AccumulateGrad(self)
-        self._extras.accum = node
+        self._extras.accum = weakref.ref(node)
         return node
 
     # -- data access ---------------------------------------------------------
@@ -281,6 +320,8 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         arr = self._data
         if dtype is not None and arr.dtype != dtype:
             return arr.astype(dtype)
@@ -346,8 +387,8 @@ class Tensor:
         Tensor._init_like(t, self._data.copy(), self._requires_grad)
         if type(self) is not Tensor and hasattr(self, "__dict__"):
             t.__dict__.update(self.__dict__)
-        if self.grad is not None:
-            t.grad = Tensor._make(self.grad._data.copy())
+        if self._grad is not None:
+            t._grad = Tensor._make(self._grad._data.copy())
         memo[id(self)] = t
         return t
 
@@ -355,7 +396,7 @@ class Tensor:
     def _init_like(t, arr, requires_grad=False):
         t._data = arr
         t._requires_grad = requires_grad
-        t.grad = t.grad_fn = t._x = None
+        t._grad = t.grad_fn = t._x = None
         t._output_nr = 0
         t._vc = [0]
 
@@ -401,6 +442,19 @@ class Tensor:
             return None
 
         self.grad_fn.register_prehook(self._output_nr, retain)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):
+        """Call ``hook(tensor)`` after backward accumulated into this leaf's ``.grad``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd.function import RemovableHandle
+        x = self._extras
+        if x.post_hooks is None:
+            x.post_hooks = []
+        x.post_hooks.append(hook)
+        return RemovableHandle(x.post_hooks, hook)
 
     def register_hook(self, hook: Callable[["Tensor"], Optional["Tensor"]]):
         """Call ``hook(grad)`` when the gradient of this tensor is computed;

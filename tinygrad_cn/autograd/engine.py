@@ -94,20 +94,26 @@ def _needed(order, targets):
 
 
 def _accumulate(variable, grad, create_graph):
-    if variable.grad is None:
+    """Add ``grad`` into ``variable.grad`` (a leaf, or a non-leaf that retains grad)."""
+    if variable._grad is None:
+        arr = grad._data
         if create_graph:
-            variable.grad = grad
+            # Keep the graph of the gradient, but give .grad the leaf's own dense layout.
+            variable._grad = grad if arr.flags.c_contiguous and arr.flags.writeable else grad.clone()
         else:
             # A copy: the same gradient array may reach several leaves, and
             # in-place updates of one .grad must not leak into another.
-            g = _tensor()._make(np.array(grad._data, dtype=variable._data.dtype, order="C"))
-            variable.grad = g
+            variable._grad = _tensor()._make(np.array(arr, dtype=variable._data.dtype, order="C"))
     elif create_graph:
-        variable.grad = variable.grad + grad
+        variable._grad = variable._grad + grad
     else:
-        g = variable.grad
+        g = variable._grad
         g._data += grad._data
         g._vc[0] += 1
+    x = variable._x
+    if x is not None and x.post_hooks:
+        for hook in list(x.post_hooks):
+            hook(variable)
 
 
 def _add_grads(a, b):
@@ -155,6 +161,8 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
     prof = _hooks.profiler
+    errstate = np.errstate(all="ignore")  # nan/inf in gradients is data, not a warning, as in torch
+    errstate.__enter__()
     try:
         while ready:
             node = ready.pop()
@@ -171,9 +179,8 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
                         captured[slot] = _add_grads(captured[slot], g)
             run = execute[node] if execute is not None else True
             if isinstance(node, AccumulateGrad):
-                leaf = node.variable
-                if run and capture is None and leaf is not None and grads and grads[0] is not None:
-                    _accumulate(leaf, grads[0], create_graph)
+                if run and capture is None and grads and grads[0] is not None:
+                    _accumulate(node.variable, grads[0], create_graph)
                 continue
             results = ()
             if run and any(g is not None for g in grads):
@@ -194,6 +201,7 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
                     ready.append(child)
     finally:
         STATE.enabled = prev_mode
+        errstate.__exit__(None, None, None)
     return captured
 
 

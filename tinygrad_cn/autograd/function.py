@@ -69,23 +69,18 @@ class RemovableHandle:
 class AccumulateGrad(Node):
     """The node through which gradient reaches a leaf tensor's ``.grad``.
 
-    The leaf holds its node and the node holds the leaf weakly, so there is no
-    reference cycle; a leaf that nobody can see any more gets no gradient."""
+    The node holds the leaf and the leaf refers to the node weakly, so there is
+    no reference cycle and the node lives exactly as long as a graph uses it."""
 
-    __slots__ = ("_variable", "_next", "_pre_hooks", "__weakref__")
+    __slots__ = ("variable", "_next", "_pre_hooks", "__weakref__")
 
     def __init__(self, variable):
-        self._variable = weakref.ref(variable)
+        self.variable = variable
         self._next = ()
         self._pre_hooks = None
 
-    @property
-    def variable(self):
-        return self._variable()
-
     def hooks_for(self, output_nr: int):
-        v = self._variable()
-        return v._hooks if v is not None else None
+        return self.variable._hooks
 
 
 class _FreedError(RuntimeError):
@@ -179,7 +174,7 @@ class Function(Node, metaclass=FunctionMeta):
     """
 
     # Defaults live on the class; a node's own __dict__ holds only what it set.
-    _pre_hooks = _saved = _to_save = _non_diff = _out_meta = _trace = None
+    _pre_hooks = _saved = _to_save = _non_diff = _out_meta = _trace = _dirty = None
     _freed = False
     materialize_grads = True
 
@@ -199,6 +194,10 @@ class Function(Node, metaclass=FunctionMeta):
 
     # -- ctx API -------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, _tensor_mod.Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
+                                f"{type(t).__name__}")
         self._to_save = tensors
 
     @property
@@ -213,8 +212,13 @@ class Function(Node, metaclass=FunctionMeta):
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_diff = tensors
 
-    def mark_dirty(self, *tensors) -> None:  # accepted for torch compatibility
-        pass
+    def mark_dirty(self, *tensors) -> None:
+        """Declare inputs that forward modified in place: they are returned as
+        themselves and move to this node in the graph."""
+        for t in tensors:
+            if t.grad_fn is None and t._requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = value
@@ -226,11 +230,9 @@ class Function(Node, metaclass=FunctionMeta):
         ctx = _new(cls._node_cls)
         state = STATE
         record = False
+        needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
         if state.enabled:
-            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
             record = True in needs
-        else:
-            needs = (False,) * len(args)
         ctx.needs_input_grad = needs
         prof = _hooks.profiler
         if prof is not None:
@@ -243,6 +245,8 @@ class Function(Node, metaclass=FunctionMeta):
                 state.enabled = True
         else:
             out = cls._run_forward(ctx, args, kwargs)
+        if isinstance(out, np.generic):  # NumPy collapses 0-d results to scalars
+            out = np.asarray(out)
         if type(out) is np.ndarray:
             # The library's own ops return one array: wrap it here, without the general path.
             t = _new(Tensor)
@@ -265,7 +269,7 @@ class Function(Node, metaclass=FunctionMeta):
                 prof.record(cls.__name__, prof.clock() - t0, None)
             return t
         single = not isinstance(out, tuple)
-        outs = tuple(_as_output(o, args) for o in ((out,) if single else out))
+        outs = tuple(_as_output(o, args, ctx._dirty) for o in ((out,) if single else out))
         if record:
             _record(ctx, args, needs, outs)
         if prof is not None:
@@ -334,14 +338,15 @@ def _record(ctx, args, needs, outs) -> None:
     _link(ctx, args, needs)
     non_diff = ctx._non_diff
     nr = 0
+    Tensor = _tensor_mod.Tensor
     for o in outs:
-        if o is not None and o._data.dtype.kind == "f" and not (non_diff and any(o is t for t in non_diff)):
+        if isinstance(o, Tensor) and o._data.dtype.kind == "f" and not (non_diff and any(o is t for t in non_diff)):
             o.grad_fn = ctx
             o._output_nr = nr
             o._requires_grad = True
         nr += 1
     if nr > 1:
-        ctx._out_meta = tuple((o._data.shape, o._data.dtype) if o is not None else None for o in outs)
+        ctx._out_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outs)
     if ctx._to_save:
         ctx._saved = tuple([_pack(t, outs) for t in ctx._to_save])
         ctx._to_save = None
@@ -349,13 +354,13 @@ def _record(ctx, args, needs, outs) -> None:
         ctx._trace = traceback.format_stack()[:-2]
 
 
-def _as_output(o, inputs):
+def _as_output(o, inputs, dirty):
     Tensor = _tensor_mod.Tensor
-    if o is None:
-        return None
-    if isinstance(o, np.ndarray):
-        return Tensor._make(o)
+    if isinstance(o, (np.ndarray, np.generic)):
+        return Tensor._make(np.asarray(o))
     if isinstance(o, Tensor):
+        if dirty and any(o is d for d in dirty):
+            return o  # modified in place: the same tensor, re-pointed to this node by _record
         if o.grad_fn is not None or any(o is a for a in inputs):
             # An input or an already-recorded tensor returned as-is: alias it so the
             # new node does not overwrite another node's edge.
@@ -363,7 +368,7 @@ def _as_output(o, inputs):
             t._vc = o._vc
             return t
         return o
-    return Tensor._make(np.asarray(o))
+    return o  # non-tensor outputs are returned unchanged, as in torch
 
 
 def _edge(t):
