@@ -2,6 +2,7 @@
 saved tensors are freed by backward (without retain_graph) or when the graph's
 output goes away, by reference counting alone."""
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -12,9 +13,11 @@ import tinygrad_cn as torch
 def _count_live():
     gc.collect()
     objs = gc.get_objects()
-    tensors = sum(1 for o in objs if isinstance(o, torch.Tensor))
     node_cls = getattr(torch.autograd.function, "Node", None)  # ours; torch's grad_fns are not gc objects
-    nodes = sum(1 for o in objs if isinstance(o, node_cls)) if isinstance(node_cls, type) else 0
+    with warnings.catch_warnings():  # isinstance on some deprecated module proxies warns
+        warnings.simplefilter("ignore")
+        tensors = sum(1 for o in objs if isinstance(o, torch.Tensor))
+        nodes = sum(1 for o in objs if isinstance(o, node_cls)) if isinstance(node_cls, type) else 0
     return tensors, nodes
 
 
