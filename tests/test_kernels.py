@@ -204,6 +204,28 @@ def test_no_c_env_forces_numpy_backend():
     assert same.strip() == "True"
 
 
+def test_missing_extension_falls_back_to_numpy(tmp_path):
+    """A package without the built extension imports and uses NumPy."""
+    import shutil
+
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(C.__file__)))
+    shutil.copytree(pkg, tmp_path / "tinygrad_cn",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    code = ("import numpy as np, tinygrad_cn._C as c; cfg = c.show_config(False); "
+            "assert c.__file__.startswith(%r), c.__file__; "
+            "print(cfg['compiled'], c.kernels.compiled, cfg['reason'], c.kernels.sigmoid(np.zeros(3))[0], sep='|')"
+            % str(tmp_path))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    env.pop("TINYGRAD_CN_NO_C", None)
+    res = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    compiled_flag, kernels_flag, reason, value = res.stdout.strip().split("|")
+    assert compiled_flag == "False" and kernels_flag == "False"
+    assert "not built" in reason
+    assert float(value) == 0.5
+
+
 def test_simd_env_override(compiled):
     out = _run_python("import tinygrad_cn._C as c; print(c.simd_level())", TINYGRAD_CN_SIMD="generic")
     assert out.strip() == "generic"

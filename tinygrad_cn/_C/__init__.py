@@ -64,7 +64,12 @@ def _load_extension():
     try:
         from . import _kernels
     except Exception as exc:  # ImportError, or an ABI mismatch raising something else
-        return None, "compiled extension tinygrad_cn._C._kernels not importable (%s: %s)" % (
+        import glob
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        if not glob.glob(os.path.join(here, "_kernels*.so")) + glob.glob(os.path.join(here, "_kernels*.pyd")):
+            return None, "compiled extension tinygrad_cn._C._kernels is not built (in %s)" % here
+        return None, "compiled extension tinygrad_cn._C._kernels failed to import (%s: %s)" % (
             type(exc).__name__,
             exc,
         )
