@@ -202,14 +202,22 @@ def test_abs_gradient_at_nan_is_zero_as_torch_sgn():
 @pytest.mark.parametrize("fn", [
     lambda t: t.floor(), lambda t: t.ceil(), lambda t: t.round(), lambda t: t.trunc(), lambda t: t.sign(),
     lambda t: t.round(decimals=1), lambda t: tg.div(t, 0.7, rounding_mode="floor"),
-    lambda t: tg.div(t, 0.7, rounding_mode="trunc"), lambda t: t // 0.7,
-], ids=["floor", "ceil", "round", "trunc", "sign", "round_decimals", "div_floor", "div_trunc", "floordiv"])
+    lambda t: tg.div(t, 0.7, rounding_mode="trunc"),
+], ids=["floor", "ceil", "round", "trunc", "sign", "round_decimals", "div_floor", "div_trunc"])
 def test_piecewise_constant_ops_record_a_node_with_zero_gradient(fn):
     x = leaf([-1.3, 0.2, 2.5])
     y = fn(x)
     assert y.requires_grad and y.grad_fn is not None
     (g,) = grads(y, x)
     assert g.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_floor_divide_operator_has_no_derivative_as_in_torch():
+    x = leaf([1.5, -2.5])
+    y = x // 0.7
+    assert y.requires_grad and y.tolist() == [2.0, -4.0]
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide is not implemented"):
+        y.sum().backward()
 
 
 def test_div_rounding_mode_gradient_for_the_divisor_is_zero_too():
@@ -292,6 +300,10 @@ PROMOTION = [
     ("bool_plus_bool_stays_bool", lambda: B() + B(), tg.bool),
     ("bool_plus_python_int_is_int64", lambda: B() + 1, tg.int64),
     ("bool_times_python_float_is_float32", lambda: B() * 2.5, tg.float32),
+    ("bool_add_alpha_stays_bool", lambda: tg.add(B(), B(), alpha=2), tg.bool),
+    ("int8_add_alpha_stays_int8", lambda: tg.add(tg.tensor([1], dtype=tg.int8), 3, alpha=2), tg.int8),
+    ("square_of_bool_is_int64", lambda: B().square(), tg.int64),
+    ("sign_of_bool_stays_bool", lambda: B().sign(), tg.bool),
     ("uint8_plus_int8_is_int16", lambda: U8() + tg.tensor([1], dtype=tg.int8), tg.int16),
     ("float32_vector_plus_zero_dim_float64_stays_float32", lambda: F32() + tg.tensor(1.0, dtype=tg.float64),
      tg.float32),
@@ -576,10 +588,16 @@ def test_broadcast_error_names_the_rightmost_mismatching_dimension():
     (lambda: B() ** B(), NotImplementedError, "\"pow\" not implemented for 'Bool'"),
     (lambda: tg.clamp(F32()), RuntimeError, "At least one of 'min' or 'max' must not be None"),
     (lambda: I64().round(decimals=1), NotImplementedError, "\"round_cpu\" not implemented for 'Long'"),
+    (lambda: B().abs(), NotImplementedError, "\"abs_cpu\" not implemented for 'Bool'"),
+    (lambda: B().floor(), NotImplementedError, "not implemented for 'Bool'"),
+    (lambda: B().relu(), RuntimeError, "Boolean inputs not supported for relu"),
+    (lambda: I64().frac(), NotImplementedError, "\"frac_cpu\" not implemented for 'Long'"),
+    (lambda: tg.add(I64(), I64(), alpha=1.5), RuntimeError, "alpha must not be a floating point number"),
     (lambda: F32() + "a", TypeError, ""),
 ], ids=["bool_minus_bool", "float_minus_bool", "bool_minus_int", "neg_bool", "int_pow_negative",
         "uint8_pow_negative", "int_floordiv_zero", "int_remainder_zero", "int_div_trunc_zero", "bad_rounding_mode",
-        "bool_pow_bool", "clamp_without_bounds", "round_int_decimals", "add_string"])
+        "bool_pow_bool", "clamp_without_bounds", "round_int_decimals", "abs_bool", "floor_bool", "relu_bool",
+        "frac_int", "int_add_float_alpha", "add_string"])
 def test_invalid_operations_raise_torch_error_types(fn, exc, msg):
     with pytest.raises(exc, match=None if not msg else msg.replace("(", r"\(").replace(")", r"\)")):
         fn()

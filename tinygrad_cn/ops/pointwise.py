@@ -200,7 +200,7 @@ class Pow(Function):
             if isinstance(b, Tensor):  # torch: zero where the exponent is 0, even at a == 0
                 ga = where(b == 0, 0.0, g * b * a ** (b - 1))
             else:
-                ga = g * b * a ** (b - 1) if b != 0 else zeros_grad(g)
+                ga = zeros_grad(g) if b == 0 else g * b * (a.rsqrt() if b == 0.5 else a ** (b - 1))
         if need_b:
             log_a = a.log() if isinstance(a, Tensor) else math.log(a) if a > 0 else \
                 float("-inf") if a == 0 else float("nan")
@@ -219,7 +219,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return _split_ties(g, a > b, a == b)
+        return _split_ties(g, a < b, a > b, a == b)
 
 
 class Minimum(Function):
@@ -231,15 +231,14 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return _split_ties(g, a < b, a == b)
+        return _split_ties(g, a > b, a < b, a == b)
 
 
-def _split_ties(g, wins, ties):
-    """Gradient of max/min of two tensors: the winner takes it, ties split it."""
-    half = g * 0.5
-    ga = where(wins, g, where(ties, half, 0.0))
-    gb = where(wins, 0.0, where(ties, half, g))
-    return ga, gb
+def _split_ties(g, a_loses, b_loses, ties):
+    """Gradient of max/min of two tensors, as torch: the winner takes it, ties split
+    it, and where a NaN makes both comparisons false both operands get all of it."""
+    g = where(ties, g * 0.5, g)
+    return where(a_loses, 0.0, g), where(b_loses, 0.0, g)
 
 
 class Where(Function):
@@ -313,6 +312,12 @@ class RoundedDiv(Function):
         return (zeros_grad(g) if need_a else None), (zeros_grad(g) if need_b else None), None
 
 
+class FloorDivide(RoundedDiv):
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
 def _check_not_bool(name, a, b):
     for x in (a, b):
         if (x._data.dtype == np.bool_) if isinstance(x, Tensor) else isinstance(x, (bool, np.bool_)):
@@ -329,8 +334,19 @@ def add(input, other, *, alpha=1, out=None):
         tensor([7., 7.])
     """
     if alpha != 1:
-        other = mul(other, alpha)
+        input, other, dt = _with_alpha(input, other, alpha)
+        return _out(_apply(Add, *promote(input, other, dt)), out)
     return _out(_apply(Add, *promote(input, other)), out)
+
+
+def _with_alpha(input, other, alpha):
+    """``other * alpha``, keeping torch's result dtype, which alpha does not join."""
+    dt = _dtype.result_type(as_operand(input), as_operand(other))
+    if not dt.is_floating_point and isinstance(alpha, (float, np.floating)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    if dt is _dtype.bool_:
+        return input, _make(np.asarray(_arr(as_operand(other)), dtype=bool) & bool(alpha)), dt
+    return input, mul(other, alpha), dt
 
 
 @tensor_method("sub", "__sub__", "subtract")
@@ -342,7 +358,8 @@ def sub(input, other, *, alpha=1, out=None):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1:
-        other = mul(other, alpha)
+        input, other, dt = _with_alpha(input, other, alpha)
+        return _out(_apply(Sub, *promote(input, other, dt)), out)
     return _out(_apply(Sub, *promote(input, other)), out)
 
 
@@ -373,7 +390,11 @@ def div(input, other, *, rounding_mode=None, out=None):
 
 @tensor_method("floor_divide", "__floordiv__")
 def floor_divide(input, other, *, out=None):
-    return div(input, other, rounding_mode="floor", out=out)
+    """``input // other``. As in torch, it records a node whose backward raises
+    (use ``div(..., rounding_mode='floor')`` for a zero gradient)."""
+    a, b = promote(input, other)
+    _check_not_bool("div_floor_cpu", a, b)
+    return _out(_apply(FloorDivide, a, b, "floor"), out)
 
 
 @tensor_method("remainder", "__mod__")
@@ -568,7 +589,15 @@ def _keep_int(name):
     fn = getattr(Tensor, name)
 
     def op(input, *, out=None):
-        if input._data.dtype.kind in "iub":
+        kind = input._data.dtype.kind
+        if kind in "iub":
+            if kind == "b":
+                if name == "square":  # pow(bool, 2) is int64 in torch
+                    return _out(_make(input._data.astype(np.int64)), out)
+                if name != "sign":
+                    kernel = f"{name}_cpu" if name == "abs" else f"{name}_vml_cpu"
+                    raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+                return _out(_make(input._data.copy()), out)
             f = {"abs": np.abs, "sign": np.sign, "square": np.square}.get(name, lambda a: a.copy())
             return _out(_make(_nd(f(input._data))), out)
         return fn(input, out=out)
@@ -579,6 +608,14 @@ def _keep_int(name):
 
 for _name in ("abs", "sign", "floor", "ceil", "trunc", "square"):
     _keep_int(_name)
+_frac = Tensor.frac
+
+
+@tensor_method("frac")
+def frac(input, *, out=None):
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{_TYPE_WORDS[input._data.dtype.name]}'")
+    return _frac(input, out=out)
 tensor_method("absolute")(Tensor.abs)
 tensor_method("fix")(Tensor.trunc)
 _round_nearest = Tensor.round
@@ -587,6 +624,8 @@ _round_nearest = Tensor.round
 @tensor_method("round")
 def round(input, *, decimals: int = 0, out=None):
     """Round half to even; ``decimals`` digits after the point (negative: before it)."""
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"round_vml_cpu\" not implemented for 'Bool'")
     if input._data.dtype.kind in "iub":
         if decimals:
             raise NotImplementedError(f"\"round_cpu\" not implemented for '{_TYPE_WORDS[input._data.dtype.name]}'")
@@ -610,7 +649,8 @@ _TYPE_WORDS = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char"
 @tensor_method("neg", "__neg__", "negative")
 def neg(input, *, out=None):
     if input._data.dtype == np.bool_:
-        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported.")
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
     return _out(Neg.apply(input), out)
 
 
@@ -729,6 +769,8 @@ def tanh(input, *, out=None):
 
 @tensor_method("relu")
 def relu(input):
+    if input._data.dtype == np.bool_:
+        raise RuntimeError("Boolean inputs not supported for relu")
     if input._data.dtype.kind != "f":
         return _make(_nd(np.maximum(input._data, 0)).astype(input._data.dtype))
     return Relu.apply(input)
