@@ -547,6 +547,60 @@ def test_gradcheck_other(name, fn, strategy):
     check()
 
 
+@pytest.mark.parametrize("reduce", ["sum", "mean", "prod", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradcheck(reduce, include_self):
+    @hypothesis.settings(max_examples=8)
+    @given(tensor_dim_index(), st.data())
+    def check(case, data):
+        x, d, idx = case
+        x = tg.Tensor._make(_spread(x._data)).requires_grad_(True)  # distinct values: no amax/amin ties
+        src = data.draw(float_tensors(shape=st.just(tuple(idx.shape)), requires_grad=True, distinct=True,
+                                      min_value=-3, max_value=3, margin=1e-3))
+        src = tg.Tensor._make(src._data + 10.0).requires_grad_(True)  # away from x's values
+        assert gradcheck(lambda t, s: t.scatter_reduce(d, idx, s, reduce, include_self=include_self), (x, src))
+
+    check()
+
+
+def _spread(a):
+    return np.arange(a.size, dtype=np.float64).reshape(a.shape) * 0.37 - 1.0
+
+
+def test_scatter_reduce_values():
+    x = tg.tensor([1.0, 2.0, 3.0, 4.0])
+    idx = T([0, 0, 2])
+    src = tg.tensor([5.0, 7.0, 1.0])
+    assert x.scatter_reduce(0, idx, src, "sum").tolist() == [13, 2, 4, 4]
+    assert x.scatter_reduce(0, idx, src, "sum", include_self=False).tolist() == [12, 2, 1, 4]
+    assert x.scatter_reduce(0, idx, src, "prod").tolist() == [35, 2, 3, 4]
+    np.testing.assert_allclose(x.scatter_reduce(0, idx, src, "mean")._data, [13 / 3, 2, 2, 4], rtol=1e-6)
+    assert x.scatter_reduce(0, idx, src, "mean", include_self=False).tolist() == [6, 2, 1, 4]
+    assert x.scatter_reduce(0, idx, src, "amax").tolist() == [7, 2, 3, 4]
+    assert x.scatter_reduce(0, idx, src, "amin", include_self=False).tolist() == [5, 2, 1, 4]
+    with pytest.raises(RuntimeError, match="reduce argument"):
+        x.scatter_reduce(0, idx, src, "median")
+
+
+def test_scatter_reduce_amax_tie_splits_gradient():
+    x = leaf([1.0, 0.0])
+    s = leaf([1.0, 1.0])
+    x.scatter_reduce(0, T([0, 0]), s, "amax").sum().backward()
+    np.testing.assert_allclose(x.grad._data, [1 / 3, 1.0])
+    np.testing.assert_allclose(s.grad._data, [1 / 3, 1 / 3])
+
+
+def test_index_copy_and_fill_diagonal():
+    x = tg.zeros(3, 2)
+    r = x.index_copy(0, T([2, 0]), tg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert r.tolist() == [[3, 4], [0, 0], [1, 2]]
+    with pytest.raises(IndexError):
+        x.index_copy(0, T([3]), tg.ones(1, 2))
+    a = leaf(np.zeros((3, 2)))
+    src = leaf(np.ones((1, 2)))
+    assert gradcheck(lambda t, s: t.index_copy(0, T([1]), s), (a, src))
+
+
 def test_index_put():
     x = tg.zeros(3, 3)
     idx = (T([0, 2]), T([1, 1]))

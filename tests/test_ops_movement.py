@@ -224,6 +224,28 @@ def test_view_refuses_non_viewable_layout():
     assert x.reshape(-1).shape == (12,)
 
 
+def test_unfold_and_as_strided_are_views():
+    x = arange(2, 6)
+    u = x.unfold(1, 3, 2)
+    np.testing.assert_array_equal(u._data, [[[0, 1, 2], [2, 3, 4]], [[6, 7, 8], [8, 9, 10]]])
+    assert u._base is x
+    u[0, 1, 0] = -1.0  # overlapping windows share the element
+    assert x[0, 2].item() == -1.0 and u[0, 0, 2].item() == -1.0
+    s = arange(6).as_strided((2, 2), (1, 2), 1)
+    np.testing.assert_array_equal(s._data, [[1, 3], [2, 4]])
+    y = arange(3, 4).t()  # a non-contiguous tensor: as_strided addresses its storage
+    np.testing.assert_array_equal(y.as_strided((2,), (1,))._data, [0, 1])
+
+
+def test_overlapping_view_gradient_accumulates():
+    x = tg.Tensor._make(np.arange(5.0)).requires_grad_(True)
+    x.unfold(0, 3, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad._data, [1, 2, 3, 2, 1])
+    x.grad = None
+    x.as_strided((3, 2), (1, 1)).sum().backward()
+    np.testing.assert_array_equal(x.grad._data, [1, 2, 2, 1, 0])
+
+
 def test_view_dtype_reinterprets():
     x = tg.zeros(2, dtype=tg.float32)
     assert x.view(tg.int32).dtype == tg.int32
@@ -336,6 +358,15 @@ GRAD_OPS = [
     ("getitem_basic", lambda x: x[..., ::2], _x(1)),
     ("clone", lambda x: x.clone(), _x()),
     ("contiguous", lambda x: x.contiguous(), _x()),
+    ("unfold", lambda x: x.unfold(-1, 2, 1), _x(1, min_side=2)),
+    ("unfold_step", lambda x: x.unfold(0, 1, 2), _x(1)),
+    # over a contiguous copy: on a strided layout the storage between elements is NaN
+    ("as_strided_overlap", lambda x: x.contiguous().as_strided((x.numel() - 1, 2), (1, 1)), _x(1, min_side=2)),
+    ("as_strided_skip", lambda x: x.contiguous().as_strided((2,), (x.numel() - 1,)), _x(1, min_side=2)),
+    ("rot90", lambda x: x.rot90(1, (0, -1)), _x(2)),
+    ("rot90_3", lambda x: x.rot90(3), _x(2)),
+    ("narrow_copy", lambda x: x.narrow_copy(0, 0, 1), _x(1)),
+    ("hsplit", lambda x: x.hsplit([1]), _x(1)),
 ]
 
 
@@ -371,6 +402,8 @@ GRADGRAD_OPS = [
     ("flip", lambda x: x.flip(0) * x, _x(1)),
     ("diagonal", lambda x: x.diagonal() ** 2, _x(2)),
     ("tril", lambda x: x.tril() ** 2, _x(2)),
+    ("unfold", lambda x: x.unfold(0, 1, 1) ** 2, _x(1)),
+    ("as_strided", lambda x: x.contiguous().as_strided((2, 1), (1, 1)) ** 2, _x(1, min_side=2)),
 ]
 
 

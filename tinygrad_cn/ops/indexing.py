@@ -378,6 +378,93 @@ def scatter_add(input, dim: int, index, src):
     return ScatterAdd.apply(input, dim, index, _src_view(src, index))
 
 
+class ScatterReduce(Function):
+    """``x`` with ``src`` reduced into it at ``index`` along ``dim`` (sum, prod, mean, amax, amin)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce, include_self):
+        a, s = x._data, src._data
+        coords = _along(index._data, dim)
+        hits = np.zeros(a.shape, dtype=np.int64)
+        np.add.at(hits, coords, 1)
+        hit = hits > 0
+        out = a.copy()
+        if not include_self:
+            out[hit] = {"sum": 0, "mean": 0, "prod": 1, "amax": _lowest(a.dtype), "amin": _highest(a.dtype)}[reduce]
+        ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}[reduce]
+        ufunc.at(out, coords, s)
+        count = None
+        if reduce == "mean":
+            count = np.maximum(hits + (1 if include_self else 0), 1)
+            out = out / count if out.dtype.kind == "f" else out // count
+        ctx.args = (dim, index, reduce, include_self, hit, count, out)
+        ctx.save_for_backward(x, src)
+        return out.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, index, reduce, include_self, hit, count, out = ctx.args
+        x, src = ctx.saved_tensors
+        keep_self = _make((~hit | include_self).astype(g._data.dtype))
+        if reduce == "sum":
+            return g * keep_self, None, None, gather(g, dim, index), None, None
+        if reduce == "mean":
+            gn = g / _make(count.astype(g._data.dtype))
+            return gn * keep_self, None, None, gather(gn, dim, index), None, None
+        res = _make(out)
+        if reduce in ("amax", "amin"):
+            eq_x = _make(((x._data == out) & (~hit | include_self)).astype(g._data.dtype))
+            eq_s = _make((src._data == gather(res, dim, index)._data).astype(g._data.dtype))
+            cnt = scatter_add(eq_x, dim, index, eq_s)
+            gc = g / cnt.clamp_min(1)
+            return gc * eq_x, None, None, gather(gc, dim, index) * eq_s, None, None
+        # prod: each factor's gradient is the product of the other factors of its group
+        gx, gs = _prod_others(x._data, src._data, index._data, dim, include_self, hit)
+        gx_t = g * _make(gx) if ctx.needs_input_grad[0] else None
+        gs_t = gather(g, dim, index) * _make(gs) if ctx.needs_input_grad[3] else None
+        return gx_t, None, None, gs_t, None, None
+
+
+def _lowest(dt):
+    return -np.inf if dt.kind == "f" else np.iinfo(dt).min if dt.kind in "iu" else False
+
+
+def _highest(dt):
+    return np.inf if dt.kind == "f" else np.iinfo(dt).max if dt.kind in "iu" else True
+
+
+def _prod_others(a, s, index, dim, include_self, hit):
+    """Products of the other members of each scatter group, for self's and src's elements."""
+    coords = _along(index, dim)
+    target = np.ravel_multi_index(tuple(np.broadcast_to(c, index.shape) for c in coords), a.shape).ravel()
+    svals = s[tuple(slice(0, n) for n in index.shape)].ravel()
+    gx = np.ones(a.size, dtype=a.dtype)
+    gs = np.ones(svals.size, dtype=a.dtype)
+    flat_a = a.ravel()
+    for t in np.unique(target):
+        members = np.nonzero(target == t)[0]
+        vals = list(svals[members]) + ([flat_a[t]] if include_self else [])
+        for k, m in enumerate(members):
+            gs[m] = np.prod(vals[:k] + vals[k + 1:])
+        gx[t] = np.prod(list(svals[members])) if include_self else 0
+    if not include_self:
+        gx[hit.ravel()] = 0
+    return gx.reshape(a.shape), gs.reshape(index.shape)
+
+
+@tensor_method("scatter_reduce")
+def scatter_reduce(input, dim: int, index, src, reduce: str, *, include_self: bool = True):
+    """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim``: ``reduce`` is one of
+    'sum', 'prod', 'mean', 'amax', 'amin'."""
+    if reduce not in ("sum", "prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    dim = _wrap_dim(dim, input._data.ndim)
+    _check_index("scatter_reduce", input, dim, index, src)
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    return ScatterReduce.apply(input, dim, index, _src_view(src, index), reduce, bool(include_self))
+
+
 @tensor_method("index_select")
 def index_select(input, dim: int, index, *, out=None):
     if index._data.ndim > 1:
@@ -396,6 +483,18 @@ def index_select(input, dim: int, index, *, out=None):
 @tensor_method("index_add")
 def index_add(input, dim: int, index, source, *, alpha=1):
     d = _wrap_dim(dim, input._data.ndim)
+    if index._data.ndim > 1:
+        raise IndexError("index_add_(): Index is supposed to be a vector")
+    n = input._data.shape[d] if input._data.ndim else 1
+    expect = list(input._data.shape)
+    if expect:
+        expect[d] = index._data.size
+    if list(source._data.shape) != expect and not (source._data.ndim == 0 and index._data.size == 1):
+        raise RuntimeError(f"index_add_(): Expected source to have shape {expect} (the self shape "
+                           f"{list(input.shape)} with dimension {d} of the index size), but got "
+                           f"{list(source.shape)}")
+    if index._data.size and (index._data.min() < -n or index._data.max() >= n):
+        raise IndexError(f"index_add_(): index out of range for dimension {d} with size {n}")
     idx = (slice(None),) * d + (index._data,)
     if alpha != 1:
         source = source * alpha

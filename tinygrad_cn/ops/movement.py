@@ -485,6 +485,50 @@ def vstack(tensors):
     return cat([t if t._data.ndim > 1 else t.reshape(1, -1) for t in tensors], 0)
 
 
+def column_stack(tensors):
+    return cat([t.reshape(-1, 1) if t._data.ndim < 2 else t for t in tensors], 1)
+
+
+def dstack(tensors):
+    return cat(list(atleast_3d(*tensors)) if len(tensors) > 1 else [atleast_3d(tensors[0])], 2)
+
+
+def _atleast(n, tensors):
+    def one(t):
+        shape = t._data.shape
+        if len(shape) >= n:
+            return t
+        if n == 3 and len(shape) == 2:
+            return unsqueeze(t, -1)
+        if n == 3 and len(shape) == 1:
+            return reshape(t, (1, shape[0], 1))
+        return reshape(t, (1,) * (n - len(shape)) + shape)
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return tuple(one(t) for t in tensors[0])
+    res = tuple(one(t) for t in tensors)
+    return res[0] if len(res) == 1 else res
+
+
+def atleast_1d(*tensors):
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors):
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors):
+    return _atleast(3, tensors)
+
+
+for _f in (hstack, vstack, column_stack, dstack, atleast_1d, atleast_2d, atleast_3d):
+    _EXPORTS.setdefault(_f.__name__, _f)
+_EXPORTS.setdefault("row_stack", vstack)
+_EXPORTS.setdefault("swapaxes", transpose)
+_EXPORTS.setdefault("swapdims", transpose)
+_EXPORTS.setdefault("moveaxis", movedim)
+
+
 class Split(Function):
     """Pieces of x along dim: views in NumPy, one node with several outputs."""
 
@@ -525,9 +569,11 @@ def split(input, split_size_or_sections, dim: int = 0):
 def chunk(input, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
-    n = input._data.shape[_wrap_dim(dim, input._data.ndim)]
-    step = -(-n // chunks) if n else 1
-    return split(input, step, dim)
+    d = _wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    if n == 0:  # torch: `chunks` empty pieces
+        return split(input, [0] * chunks, d)
+    return split(input, -(-n // chunks), d)
 
 
 @tensor_method("tensor_split")
@@ -541,6 +587,33 @@ def tensor_split(input, sections, dim: int = 0):
         idx = [0] + [min(max(int(i), 0), n) for i in sections] + [n]
         sizes = [max(b - a, 0) for a, b in zip(idx, idx[1:])]
     return split(input, sizes, d)
+
+
+def _split_n(name, input, sections, dim, min_dims):
+    if input._data.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a tensor "
+                           f"with {input._data.ndim} dimensions!")
+    if isinstance(sections, (int, np.integer)):
+        n = input._data.shape[dim]
+        if sections == 0 or n % sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                               f"dimension {n} is not divisible by the split_size {sections}!")
+    return tensor_split(input, sections, dim)
+
+
+@tensor_method("hsplit")
+def hsplit(input, sections):
+    return _split_n("hsplit", input, sections, 1 if input._data.ndim > 1 else 0, 1)
+
+
+@tensor_method("vsplit")
+def vsplit(input, sections):
+    return _split_n("vsplit", input, sections, 0, 2)
+
+
+@tensor_method("dsplit")
+def dsplit(input, sections):
+    return _split_n("dsplit", input, sections, 2, 3)
 
 
 @tensor_method("unbind")
@@ -577,6 +650,167 @@ def select(input, dim: int, index: int):
         raise IndexError(f"select(): index {i} out of range for tensor of size {list(input.shape)} at "
                          f"dimension {d}")
     return input[(slice(None),) * d + (i,)]
+
+
+@tensor_method("narrow_copy")
+def narrow_copy(input, dim: int, start: int, length: int):
+    return clone(narrow(input, dim, start, length))
+
+
+class AsStrided(Function):
+    """A view with given sizes and strides (in elements) over the input's storage.
+
+    ``pos`` maps each element of the view to the input element at that storage
+    position (-1 where the storage holds no element of the input)."""
+
+    @staticmethod
+    def forward(ctx, x, view, pos):
+        ctx.args = (x._data.shape, pos)
+        return view
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, pos = ctx.args
+        return AsStridedBackward.apply(g, shape, pos), None, None
+
+
+class AsStridedBackward(Function):
+    """``g`` added into the input elements that the strided view read."""
+
+    @staticmethod
+    def forward(ctx, g, shape, pos):
+        ctx.args = pos
+        flat = np.zeros(int(np.prod(shape)), dtype=g._data.dtype)
+        ok = pos >= 0
+        np.add.at(flat, pos[ok], g._data[ok])
+        return flat.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        pos = ctx.args
+        padded = cat([gg.reshape(-1), _make(np.zeros(1, dtype=gg._data.dtype))])  # -1 reads the 0 pad
+        return padded[_make(pos)], None, None
+
+
+def _storage(a: np.ndarray):
+    """(flat storage, element offset of ``a`` in it) when ``a`` views a C-contiguous owner."""
+    owner = a
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if not owner.flags.c_contiguous:
+        return None, 0
+    start = a.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return owner.reshape(-1), start // a.itemsize
+
+
+@tensor_method("as_strided")
+def as_strided(input, size, stride, storage_offset=None):
+    """A view with the given sizes and strides (in elements) over the input's storage."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape")
+    a = input._data
+    storage, own_offset = _storage(a)
+    if storage is None:
+        raise RuntimeError("as_strided: the input's memory is not a plain array; call .contiguous() first")
+    offset = own_offset if storage_offset is None else int(storage_offset)
+    if offset < 0 or any(st < 0 for st in stride):
+        raise RuntimeError("as_strided: negative strides and offsets are not supported")
+    if all(size):
+        need = offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1
+        if need > storage.size:
+            raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset} "
+                               f"require {need} elements, but the storage has {storage.size}")
+    item = a.itemsize
+    view = np.lib.stride_tricks.as_strided(storage[offset:], size, tuple(st * item for st in stride),
+                                           writeable=a.flags.writeable)
+    # which input element sits at each storage position the view reads
+    inv = np.full(storage.size, -1, dtype=np.int64)
+    own = np.full(a.shape, own_offset, dtype=np.int64)
+    for ax, (n, st) in enumerate(zip(a.shape, a.strides)):
+        shp = [1] * a.ndim
+        shp[ax] = n
+        own = own + (np.arange(n) * (st // item)).reshape(shp)
+    inv[own.ravel()] = np.arange(a.size)
+    reads = np.full(size, offset, dtype=np.int64)
+    for ax, (n, st) in enumerate(zip(size, stride)):
+        shp = [1] * len(size)
+        shp[ax] = n
+        reads = reads + (np.arange(n) * st).reshape(shp)
+    out = AsStrided.apply(input, view, inv[reads])
+    return record_view(input, out, lambda t: t.as_strided(size, stride, offset))
+
+
+class Unfold(Function):
+    """Windows of ``size`` every ``step`` along ``dim``, as a new last dim: a strided view."""
+
+    @staticmethod
+    def forward(ctx, x, d, size, step):
+        a = x._data
+        ctx.args = (a.shape, d, size, step)
+        count = (a.shape[d] - size) // step + 1
+        shape = a.shape[:d] + (count,) + a.shape[d + 1:] + (size,)
+        strides = a.strides[:d] + (a.strides[d] * step,) + a.strides[d + 1:] + (a.strides[d],)
+        return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
+
+    @staticmethod
+    def backward(ctx, g):
+        return UnfoldBackward.apply(g, *ctx.args), None, None, None
+
+
+class UnfoldBackward(Function):
+    @staticmethod
+    def forward(ctx, g, shape, d, size, step):
+        ctx.args = (d, size, step)
+        out = np.zeros(shape, dtype=g._data.dtype)
+        gd = np.moveaxis(g._data, d, -2)  # (..., count, size)
+        od = np.moveaxis(out, d, -1)  # (..., n), a view of out
+        count = gd.shape[-2]
+        for j in range(size):
+            od[..., j:j + (count - 1) * step + 1:step] += gd[..., j]
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        d, size, step = ctx.args
+        return Unfold.apply(gg, d, size, step), None, None, None, None
+
+
+@tensor_method("unfold", function=False)
+def unfold(input, dimension: int, size: int, step: int):
+    """All slices of length ``size`` along ``dimension``, ``step`` apart, as a new last dim (a view)."""
+    if input._data.ndim == 0:
+        if size > 1:
+            raise RuntimeError(f"maximum size for tensor at dimension 0 is 1 but size is {size}")
+        return unsqueeze(input, 0)
+    d = _wrap_dim(dimension, input._data.ndim)
+    length = input._data.shape[d]
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    return record_view(input, Unfold.apply(input, d, int(size), int(step)), lambda t: t.unfold(d, size, step))
+
+
+@tensor_method("rot90")
+def rot90(input, k: int = 1, dims=(0, 1)):
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    n = input._data.ndim
+    if n < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {n}")
+    d0, d1 = _wrap_dim(dims[0], n), _wrap_dim(dims[1], n)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, d0, d1)
+    if k == 3:
+        return flip(transpose(input, d0, d1), d1)
+    return clone(input)
 
 
 class Flip(Function):
@@ -752,4 +986,6 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
 
 @tensor_method("trace")
 def trace(input):
+    if input._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
     return diagonal(input).sum()
