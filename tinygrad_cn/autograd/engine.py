@@ -46,9 +46,8 @@ def _collect(roots):
     deps: dict = {}
     order: list = []  # each node once, parents before children
     seen = set()
-    stack = [node for node, _, _ in roots]
-    for n in stack:
-        seen.add(n)
+    stack = list(dict.fromkeys(node for node, _, _ in roots))  # a node may be the root of several outputs
+    seen.update(stack)
     order.extend(stack)
     while stack:
         node = stack.pop()

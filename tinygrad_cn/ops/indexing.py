@@ -209,7 +209,7 @@ class IndexPut(Function):
 
     @staticmethod
     def backward(ctx, g):
-        need_src, _, need_value, _ = ctx.needs_input_grad
+        need_src, need_value = ctx.needs_input_grad[0], ctx.needs_input_grad[2]  # accumulate may be omitted
         g_src = g_value = None
         if need_src:
             if ctx.accumulate:
