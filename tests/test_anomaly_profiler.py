@@ -257,7 +257,6 @@ def test_anomaly_mode_restored_after_error_in_block():
     assert not anomaly_enabled()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: self time includes nested events, .bugs/engine.md #20")
 def test_self_time_excludes_nested_events():
     a = torch.randn(200, 200)
     with torch.autograd.profiler.profile() as prof:

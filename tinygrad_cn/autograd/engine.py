@@ -218,7 +218,7 @@ def _call_node(node: Function, grads, retain_graph, prof):
             if g is None and meta is not None and meta[i] is not None:
                 grads[i] = _tensor()._make(np.zeros(meta[i][0], dtype=meta[i][1]))
     if prof is not None:
-        t0 = prof.clock()
+        t0 = prof.begin()
     results = type(node).backward(node, *grads)
     if not isinstance(results, tuple):
         results = (results,)
@@ -250,7 +250,7 @@ def _call_node(node: Function, grads, retain_graph, prof):
             _check_anomaly(node, i, g)
         out.append(g)
     if prof is not None:
-        prof.record(node.name(), prof.clock() - t0, None)
+        prof.end(node.name(), t0)
     if not retain_graph:
         node._release()
     return out

@@ -236,7 +236,7 @@ class Function(Node, metaclass=FunctionMeta):
         ctx.needs_input_grad = needs
         prof = _hooks.profiler
         if prof is not None:
-            t0 = prof.clock()
+            t0 = prof.begin()
         if record:
             state.enabled = False  # forward is not itself recorded
             try:
@@ -266,14 +266,14 @@ class Function(Node, metaclass=FunctionMeta):
             else:
                 t.grad_fn, t._output_nr, t._requires_grad = None, 0, False
             if prof is not None:
-                prof.record(cls.__name__, prof.clock() - t0, None)
+                prof.end(cls.__name__, t0)
             return t
         single = not isinstance(out, tuple)
         outs = tuple(_as_output(o, args, ctx._dirty) for o in ((out,) if single else out))
         if record:
             _record(ctx, args, needs, outs)
         if prof is not None:
-            prof.record(cls.__name__, prof.clock() - t0, outs)
+            prof.end(cls.__name__, t0)
         return outs[0] if single else outs
 
     @classmethod

@@ -22,11 +22,8 @@ class FunctionEventAvg:
         self.key = key
         self.count = 0
         self.cpu_time_total = 0.0
+        self.self_cpu_time_total = 0.0  # without the events nested inside
         self.input_shapes = None
-
-    @property
-    def self_cpu_time_total(self) -> float:
-        return self.cpu_time_total
 
     @property
     def cpu_time(self) -> float:
@@ -53,15 +50,16 @@ class EventList(list):
             rows.sort(key=lambda e: getattr(e, attr), reverse=True)
         if row_limit is not None and row_limit >= 0:
             rows = rows[:row_limit]
-        total = sum(e.cpu_time_total for e in self) or 1.0
+        total = sum(e.self_cpu_time_total for e in self) or 1.0
         name_w = max([len("Name")] + [len(e.key) for e in rows]) + 2
         cols = ["Self CPU %", "Self CPU", "CPU total %", "CPU total", "CPU time avg", "# of Calls"]
         line = "-" * name_w + "  " + "  ".join("-" * 12 for _ in cols)
         out = [header] if header else []
         out += [line, f"{'Name':>{name_w}}  " + "  ".join(f"{c:>12}" for c in cols), line]
         for e in rows:
+            self_pct = 100.0 * e.self_cpu_time_total / total
             pct = 100.0 * e.cpu_time_total / total
-            vals = [f"{pct:.2f}%", _fmt_us(e.self_cpu_time_total), f"{pct:.2f}%", _fmt_us(e.cpu_time_total),
+            vals = [f"{self_pct:.2f}%", _fmt_us(e.self_cpu_time_total), f"{pct:.2f}%", _fmt_us(e.cpu_time_total),
                     _fmt_us(e.cpu_time), str(e.count)]
             out.append(f"{e.key:>{name_w}}  " + "  ".join(f"{v:>12}" for v in vals))
         out += [line, f"Self CPU time total: {_fmt_us(total)}"]
@@ -72,6 +70,7 @@ class EventList(list):
         for e in self:
             t.count += e.count
             t.cpu_time_total += e.cpu_time_total
+            t.self_cpu_time_total += e.self_cpu_time_total
         return t
 
 
@@ -86,7 +85,6 @@ def _fmt_us(us: float) -> str:
 class profile:
     """Record the time of every op (forward) and every backward node."""
 
-    clock = staticmethod(time.perf_counter)
 
     def __init__(self, enabled: bool = True, *, use_cuda: bool = False, record_shapes: bool = False,
                  with_stack: bool = False, profile_memory: bool = False, **_ignored):
@@ -96,6 +94,7 @@ class profile:
         self.record_shapes = record_shapes
         self._stats: dict = {}
         self._prev = None
+        self._children: list = []  # time spent in nested events, per open event
 
     def __enter__(self):
         if self.enabled:
@@ -108,12 +107,24 @@ class profile:
             _hooks.profiler = self._prev
         return False
 
-    def record(self, name: str, seconds: float, outputs) -> None:
+    def begin(self):
+        """Open an event; returns the token ``end`` needs."""
+        self._children.append(0.0)
+        return (len(self._children), time.perf_counter())
+
+    def end(self, name: str, token) -> None:
+        depth, t0 = token
+        total = time.perf_counter() - t0
+        del self._children[depth:]  # events left open by an exception inside this one
+        nested = self._children.pop()
+        if self._children:
+            self._children[-1] += total
         ev = self._stats.get(name)
         if ev is None:
             ev = self._stats[name] = FunctionEventAvg(name)
         ev.count += 1
-        ev.cpu_time_total += seconds * 1e6
+        ev.cpu_time_total += total * 1e6
+        ev.self_cpu_time_total += (total - nested) * 1e6
 
     def key_averages(self, group_by_input_shape: bool = False) -> EventList:
         return EventList(self._stats.values())
@@ -123,7 +134,7 @@ class profile:
 
     @property
     def self_cpu_time_total(self) -> float:
-        return sum(e.cpu_time_total for e in self._stats.values())
+        return sum(e.self_cpu_time_total for e in self._stats.values())
 
     def __str__(self) -> str:
         return self.table()
@@ -137,10 +148,11 @@ class record_function:
 
     def __enter__(self):
         self.prof = _hooks.profiler
-        self.t0 = time.perf_counter()
+        if self.prof is not None:
+            self.token = self.prof.begin()
         return self
 
     def __exit__(self, *exc):
         if self.prof is not None:
-            self.prof.record(self.name, time.perf_counter() - self.t0, None)
+            self.prof.end(self.name, self.token)
         return False
