@@ -436,3 +436,18 @@ def test_out_refuses_autograd():
         o = tg.empty(2, dtype=tg.float64)
         tg.cat([a, a], out=o)
         assert o.tolist() == [1.0, 1.0]
+
+
+def test_setitem_without_autograd_writes_only_the_region():
+    x = tg.zeros(4, 3)
+    alias = x._data
+    x[1] = tg.ones(3)
+    x[2:, 0] = 5
+    x[T([0, 3]), T([2, 2])] = tg.tensor([7.0, 8.0])
+    assert x._data is alias and x._version == 3
+    assert x.tolist() == [[0, 0, 7], [1, 1, 1], [5, 0, 0], [5, 0, 8]]
+    assert not x.requires_grad and x.grad_fn is None
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        x[0] = tg.ones(2)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        tg.zeros(3, 1).expand(3, 2)[0] = 1.0

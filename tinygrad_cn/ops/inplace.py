@@ -189,10 +189,19 @@ def copy_(self: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
 
 
 def setitem(self: Tensor, index, value) -> None:
-    from .indexing import index_put
+    from .indexing import index_put, np_index, _write
     if not isinstance(value, Tensor):
         value = _make(np.asarray(value, dtype=self._data.dtype))
-    apply_inplace(self, index_put, index, value)
+    if STATE.enabled and (self._requires_grad or value._requires_grad):
+        apply_inplace(self, index_put, index, value)
+        return
+    # nothing to record: write the region only (a loop of x[i] = row stays linear)
+    check_inplace(self)
+    if not self._data.flags.writeable:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                           "single memory location. Please clone() the tensor before performing the operation.")
+    _write(self._data, np_index(index), value._data, False)
+    self._vc[0] += 1
 
 
 def index_put_(self: Tensor, indices, values, accumulate: bool = False) -> Tensor:
