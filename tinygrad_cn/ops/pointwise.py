@@ -990,3 +990,63 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 @tensor_method("lerp")
 def lerp(input, end, weight):
     return input + (end - input) * weight
+
+
+# -- more element-wise functions, composed from the ops above -------------------------
+Asin = _unary("asin", np.arcsin, lambda x, g: g * (1 - x * x).rsqrt())
+Acos = _unary("acos", np.arccos, lambda x, g: -g * (1 - x * x).rsqrt())
+Exp2 = _unary("exp2", np.exp2, lambda y, g: g * y * _LN2, saves="y")
+tensor_method("arcsin")(Tensor.asin)
+tensor_method("arccos")(Tensor.acos)
+tensor_method("arctan")(Tensor.atan)
+
+
+@tensor_method("atan2", "arctan2")
+def atan2(input, other):
+    """Angle of (other, input), quadrant-aware; gradients (x, -y) / (x^2 + y^2)."""
+    y, x = promote(float_input(input), float_input(as_operand(other)) if isinstance(other, Tensor) else other)
+    return Atan2.apply(y, x)
+
+
+class Atan2(Function):
+    @staticmethod
+    def forward(ctx, y, x):
+        ctx.save_for_backward(y, x)
+        return np.arctan2(y._data, x._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        y, x = ctx.saved_tensors
+        r2 = x * x + y * y
+        return g * x / r2, -g * y / r2
+
+
+@tensor_method("hypot")
+def hypot(input, other):
+    return (input * input + other * other).sqrt()
+
+
+@tensor_method("logaddexp")
+def logaddexp(input, other):
+    """log(exp(a) + exp(b)) without overflow."""
+    m = maximum(input, other).detach()
+    m = where(m.isinf(), 0.0, m)
+    return ((input - m).exp() + (other - m).exp()).log() + m
+
+
+@tensor_method("xlogy")
+def xlogy(input, other):
+    """x * log(y), defined as 0 where x == 0 (as torch)."""
+    x = as_operand(input)
+    r = mul(x, float_input(other if isinstance(other, Tensor) else _make(np.asarray(other))).log())
+    return where(_make(np.asarray(_arr(x) == 0)), 0.0, r) if isinstance(x, Tensor) else r
+
+
+@tensor_method("addcmul")
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + tensor1 * tensor2 * value
+
+
+@tensor_method("addcdiv")
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + tensor1 / tensor2 * value

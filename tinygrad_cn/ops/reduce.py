@@ -512,3 +512,68 @@ def median(input, dim=None, keepdim=False):
     d = _wrap_dim(dim, input._data.ndim)
     k = (input._data.shape[d] - 1) // 2
     return namedtuple("median", ["values", "indices"])(*input.kthvalue(k + 1, d, keepdim))
+
+
+# -- softmax family (row-wise; fused kernels belong to the kernel issue) ------------
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x._data - np.max(x._data, axis=dim, keepdims=True) if x._data.size else x._data
+        e = np.exp(shifted)
+        y = _make(e / np.sum(e, axis=dim, keepdims=True))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        # d softmax: y * (g - sum(g * y)) along dim
+        return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        shifted = x._data - np.max(x._data, axis=dim, keepdims=True) if x._data.size else x._data
+        y = _make(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
+        ctx.save_for_backward(y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        # d log_softmax: g - softmax * sum(g) along dim
+        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+
+
+def _softmax_input(input, dim, dtype):
+    x = float_input(input if dtype is None else input.to(dtype))
+    if dim is None:  # torch's legacy implicit dim
+        dim = 0 if x._data.ndim in (0, 1, 3) else 1
+    return x, _wrap_dim(dim, x._data.ndim) if x._data.ndim else 0
+
+
+@tensor_method("softmax")
+def softmax(input, dim=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``, computed stably.
+
+    Example::
+
+        >>> tinygrad_cn.tensor([1.0, 1.0]).softmax(0)
+        tensor([0.5000, 0.5000])
+    """
+    x, d = _softmax_input(input, dim, dtype)
+    if x._data.ndim == 0:
+        return Softmax.apply(x.reshape(1), 0).reshape(())
+    return Softmax.apply(x, d)
+
+
+@tensor_method("log_softmax")
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(x)) along ``dim``, without forming softmax (stable for large logits)."""
+    x, d = _softmax_input(input, dim, dtype)
+    if x._data.ndim == 0:
+        return LogSoftmax.apply(x.reshape(1), 0).reshape(())
+    return LogSoftmax.apply(x, d)
