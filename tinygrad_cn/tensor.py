@@ -572,6 +572,9 @@ def wrap_dims(dim, ndim: int) -> tuple:
     return axes
 
 
+from .autograd import function as _function  # noqa: E402  (the hot path wants the class as a plain global)
+_function.bind_tensor(Tensor)
+
 _EXPORTS: dict = {}
 
 

@@ -16,6 +16,13 @@ from .grad_mode import STATE
 from . import _hooks
 from .. import tensor as _tensor_mod  # resolved at call time: tensor.py imports this package
 
+_Tensor = None  # tinygrad_cn.tensor.Tensor, bound by tensor.py once the class exists (see bind_tensor)
+
+
+def bind_tensor(cls) -> None:
+    global _Tensor
+    _Tensor = cls
+
 _new = object.__new__
 
 
@@ -226,37 +233,44 @@ class Function(Node, metaclass=FunctionMeta):
     # -- recording -----------------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
-        Tensor = _tensor_mod.Tensor
+        # The hot path of every op: kept flat, since each call and lookup here costs
+        # a measurable share of a small op (see benchmarks/overhead.py).
         ctx = _new(cls._node_cls)
-        state = STATE
-        record = False
-        needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-        if state.enabled:
-            record = True in needs
+        if len(args) == 2:
+            a0, a1 = args
+            needs = (isinstance(a0, _Tensor) and a0._requires_grad, isinstance(a1, _Tensor) and a1._requires_grad)
+        else:
+            needs = tuple([isinstance(a, _Tensor) and a._requires_grad for a in args])
         ctx.needs_input_grad = needs
+        state = STATE
+        record = state.enabled and True in needs
         prof = _hooks.profiler
         if prof is not None:
             t0 = prof.begin()
         if record:
             state.enabled = False  # forward is not itself recorded
             try:
-                out = cls._run_forward(ctx, args, kwargs)
+                out = cls._run_forward(ctx, args, kwargs) if cls._custom_setup else cls.forward(ctx, *args, **kwargs)
             finally:
                 state.enabled = True
-        else:
+        elif cls._custom_setup:
             out = cls._run_forward(ctx, args, kwargs)
-        if isinstance(out, np.generic):  # NumPy collapses 0-d results to scalars
+        else:
+            out = cls.forward(ctx, *args, **kwargs)
+        if type(out) is not np.ndarray and isinstance(out, np.generic):  # NumPy collapses 0-d results
             out = np.asarray(out)
         if type(out) is np.ndarray:
             # The library's own ops return one array: wrap it here, without the general path.
-            t = _new(Tensor)
+            t = _new(_Tensor)
             t._data = out
-            t.grad = t._x = None
+            t._grad = t._x = None
             t._vc = [0]
             if state.inference:
                 t._extras.inference = True
             if record and out.dtype.kind == "f" and ctx._non_diff is None:
-                t.grad_fn, t._output_nr, t._requires_grad = ctx, 0, True
+                t.grad_fn = ctx
+                t._output_nr = 0
+                t._requires_grad = True
                 _link(ctx, args, needs)
                 if ctx._to_save:
                     ctx._saved = tuple([_pack(s, (t,)) for s in ctx._to_save])
@@ -264,7 +278,9 @@ class Function(Node, metaclass=FunctionMeta):
                 if state.anomaly:
                     ctx._trace = traceback.format_stack()[:-1]
             else:
-                t.grad_fn, t._output_nr, t._requires_grad = None, 0, False
+                t.grad_fn = None
+                t._output_nr = 0
+                t._requires_grad = False
             if prof is not None:
                 prof.end(cls.__name__, t0)
             return t
@@ -327,7 +343,7 @@ def _link(ctx, args, needs) -> None:
             d = a._data
             meta.append((d.shape, d.dtype))
         else:
-            nxt.append(None if isinstance(a, _tensor_mod.Tensor) else ())  # () marks a non-tensor argument
+            nxt.append(None if isinstance(a, _Tensor) else ())  # () marks a non-tensor argument
             meta.append(None)
     ctx._next = nxt
     ctx._in_meta = meta
