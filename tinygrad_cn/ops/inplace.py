@@ -132,6 +132,10 @@ class CopySlices(Function):
         return g_base, g_values, None
 
 
+# torch calls this node plain "CopySlices" (it is not a derivative formula's node)
+CopySlices._node_name = CopySlices._node_cls.__name__ = CopySlices._node_cls.__qualname__ = "CopySlices"
+
+
 def copy_into_out(out: Tensor, result: Tensor) -> Tensor:
     """torch's ``out=``: resize ``out`` if needed, keep its dtype, no autograd."""
     if result.grad_fn is not None:
