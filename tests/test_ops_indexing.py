@@ -71,6 +71,8 @@ READS = [
     ("int32_index", lambda x: x[T([1, 0], dtype=tg.int32)], X[[1, 0]]),
     ("nested_list_is_tuple", lambda x: x[[[0, 1], [1, 2]]], X[[0, 1], [1, 2]]),
     ("list_with_slice_is_tuple", lambda x: x[[slice(None), 1]], X[:, 1]),
+    ("empty_list", lambda x: x[[]], X[np.zeros(0, dtype=np.int64)]),
+    ("empty_tensor", lambda x: x[:, T([], dtype=tg.int64)], X[:, np.zeros(0, dtype=np.int64)]),
 ]
 
 
@@ -79,6 +81,13 @@ def test_reads(name, fn, expected):
     out = fn(x_())
     assert tuple(out.shape) == expected.shape
     np.testing.assert_array_equal(out._data, expected)
+
+
+def test_contains():
+    x = x_()
+    assert 5.0 in x and 100 not in x and tg.tensor(23.0) in x
+    with pytest.raises(RuntimeError, match="only supports Tensor or scalar"):
+        "a" in x
 
 
 def test_basic_index_is_view_advanced_is_copy():
@@ -109,7 +118,8 @@ INDEX_ERRORS = [
     (IndexError, lambda x: x[T([0.0])]),
     (IndexError, lambda x: x[T([True, False, True])]),
     (IndexError, lambda x: x[[0, 1], [0, 1, 2]]),
-    (IndexError, lambda x: x["a"]),
+    (TypeError, lambda x: x["a"]),
+    (IndexError, lambda x: x[T([1, 0], dtype=tg.int8)]),
     (ValueError, lambda x: x[::-1]),
     (ValueError, lambda x: x[:, ::0]),
 ]

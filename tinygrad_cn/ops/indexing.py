@@ -38,7 +38,7 @@ def np_index(index):
     for i in items:
         if isinstance(i, Tensor):
             i = i._data
-            if i.dtype.kind == "f":
+            if i.dtype.kind == "f" or i.dtype in (np.int8, np.int16):
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             if i.dtype == np.uint8:
                 i = i.astype(np.bool_)  # a byte tensor is a mask, as in torch
@@ -55,6 +55,8 @@ def np_index(index):
                 raise ValueError("step must be greater than zero")
         elif isinstance(i, (bool, np.bool_)):
             i = np.asarray(i)
+        elif isinstance(i, str):
+            raise TypeError(f"string indices are not valid for a tensor: {i!r}")
         elif not (i is None or i is Ellipsis or isinstance(i, (int, np.integer, np.ndarray))):
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables "
                              "are valid indices (got " + type(i).__name__ + ")")
@@ -124,7 +126,7 @@ def _add_at(arr: np.ndarray, idx, value) -> None:
 
 def _list_index(items):
     flat = [int(x) if isinstance(x, Tensor) else x for x in items]
-    arr = np.asarray(flat)
+    arr = np.asarray(flat) if flat else np.zeros(0, dtype=np.int64)
     if arr.dtype.kind == "f":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     return arr
@@ -176,6 +178,18 @@ def getitem(self: Tensor, index) -> Tensor:
 
 
 Tensor.__getitem__ = getitem
+
+
+def _contains(self: Tensor, element) -> bool:
+    """``element in tensor``: whether any element equals it, as torch."""
+    if isinstance(element, Tensor) or isinstance(element, (int, float, bool, np.number, np.bool_)):
+        other = element._data if isinstance(element, Tensor) else element
+        return bool(np.any(self._data == other))
+    raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                       f"{type(element)}.")
+
+
+Tensor.__contains__ = _contains
 
 
 def _write(out: np.ndarray, idx, value: np.ndarray, accumulate: bool) -> None:
