@@ -138,8 +138,47 @@ class Prod(Function):
         if not (x._data == 0).any():
             return g * y / x, None, None
         # With zeros, y / x is undefined: use the product of the other elements.
-        others = _prod_of_others(x._data, axes)
-        return g * _make(others), None, None
+        return ProdGradWithZeros.apply(x, g, axes), None, None
+
+
+class ProdGradWithZeros(Function):
+    """g * prod_{j != i} x_j along the reduced axes, for inputs with zeros; a Function
+    of its own so that double backward through prod stays exact there (torch's
+    prod_safe_zeros_backward is differentiable too). Its own backward is computed
+    in NumPy, so a third derivative through it is not recorded."""
+
+    @staticmethod
+    def forward(ctx, x, g, axes):
+        ctx.save_for_backward(x, g)
+        ctx.axes = axes
+        return g._data * _prod_of_others(x._data, axes)
+
+    @staticmethod
+    def backward(ctx, h):
+        x, g = ctx.saved_tensors
+        axes = ctx.axes
+        a, hd = x._data, np.broadcast_to(h._data, x._data.shape)
+        need_x, need_g = ctx.needs_input_grad[:2]
+        gg = _make(hd * _prod_of_others(a, axes)) if need_g else None  # the engine sums it to g's shape
+        gx = None
+        if need_x:
+            # d/dx_k sum_i h_i g prod_{j != i} x_j = g * sum_{i != k} h_i prod_{j != i, k} x_j:
+            # the products of the others with x_k replaced by 1, one k at a time.
+            lead = tuple(range(-len(axes), 0))
+            xm = np.moveaxis(a, axes, lead)
+            batch = xm.shape[:xm.ndim - len(axes)]
+            xf = xm.reshape(batch + (-1,))
+            hf = np.moveaxis(hd, axes, lead).reshape(batch + (-1,))
+            out = np.empty_like(xf)
+            for k in range(xf.shape[-1]):
+                xk = xf.copy()
+                xk[..., k] = 1
+                terms = hf * _prod_of_others(xk, (xk.ndim - 1,))
+                terms[..., k] = 0
+                out[..., k] = terms.sum(-1)
+            gb = np.broadcast_to(g._data, a.shape)
+            gx = _make(np.moveaxis(out.reshape(xm.shape), lead, axes) * gb)
+        return gx, gg, None
 
 
 def _prod_of_others(a: np.ndarray, axes) -> np.ndarray:
@@ -347,14 +386,36 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 def logsumexp(input, dim, keepdim: bool = False):
     """log(sum(exp(x))) computed stably by shifting by the maximum."""
     x = float_input(input)
-    axes = wrap_dims(dim, x._data.ndim)
-    if x._data.size == 0:
-        return (x.exp().sum(dim, keepdim)).log()
-    m = np.max(x._data, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    shift = _make(m.astype(x._data.dtype))
-    s = (x - shift).exp().sum(dim, keepdim=True).log() + shift
-    return s if keepdim else s.squeeze(axes) if axes else s
+    return Logsumexp.apply(x, wrap_dims(dim, x._data.ndim), keepdim)
+
+
+class Logsumexp(Function):
+    """Shifted by the maximum, so ±1e4 neither overflows nor underflows; the
+    gradient is softmax, g * exp(x - y), which is nan on rows of -inf as in torch."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        a = x._data
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if a.size == 0:
+                r = np.log(np.sum(np.exp(a), axis=axes, keepdims=keepdim))
+            else:
+                m = np.max(a, axis=axes, keepdims=True)
+                m = np.where(np.isfinite(m), m, 0)
+                r = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+                if not keepdim:
+                    r = r.reshape(tuple(n for i, n in enumerate(a.shape) if i not in axes))
+        y = _make(np.asarray(r, dtype=a.dtype))
+        ctx.save_for_backward(x, y)
+        ctx.args = (axes, keepdim)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        axes, keepdim = ctx.args
+        shape = x._data.shape
+        return _unreduce(g, shape, axes, keepdim) * (x - _unreduce(y, shape, axes, keepdim)).exp(), None, None
 
 
 class Norm2(Function):
@@ -458,7 +519,50 @@ class Cumprod(Function):
         if not (x._data == 0).any():
             # d y_j / d x_i = y_j / x_i for j >= i: a reversed cumulative sum.
             return (g * y).flip(d).cumsum(d).flip(d) / x, None
-        return _make(_cumprod_grad_with_zeros(x._data, g._data, d)), None
+        return CumprodGradWithZeros.apply(x, g, d), None
+
+
+class CumprodGradWithZeros(Function):
+    """The cumprod gradient for inputs with zeros, as a Function whose backward
+    (in NumPy) keeps double backward exact there."""
+
+    @staticmethod
+    def forward(ctx, x, g, d):
+        ctx.save_for_backward(x, g)
+        ctx.dim = d
+        return _cumprod_grad_with_zeros(x._data, g._data, d)
+
+    @staticmethod
+    def backward(ctx, h):
+        x, g = ctx.saved_tensors
+        d = ctx.dim
+        need_x, need_g = ctx.needs_input_grad[:2]
+        xm, gm, hm = (np.moveaxis(t, d, -1) for t in (x._data, g._data, h._data))
+        n = xm.shape[-1]
+        gx = gg = None
+        if need_g:
+            # out_i = sum_{j >= i} g_j prod_{l <= j, l != i} x_l, so
+            # d/dg_j = sum_{i <= j} h_i prod_{l <= j, l != i} x_l.
+            acc = np.zeros_like(xm)
+            for i in range(n):
+                xi = xm.copy()
+                xi[..., i] = 1
+                acc[..., i:] += hm[..., i:i + 1] * np.cumprod(xi, axis=-1)[..., i:]
+            gg = _make(np.moveaxis(acc, -1, d))
+        if need_x:
+            # d/dx_k = sum_{i != k} h_i sum_{j >= max(i, k)} g_j prod_{l <= j, l not in (i, k)} x_l:
+            # the zeros-safe gradient again, with x_k := 1 and g kept from k on.
+            acc = np.empty_like(xm)
+            for k in range(n):
+                xk = xm.copy()
+                xk[..., k] = 1
+                gk = gm.copy()
+                gk[..., :k] = 0
+                terms = hm * _cumprod_grad_with_zeros(xk, gk, -1)
+                terms[..., k] = 0
+                acc[..., k] = terms.sum(-1)
+            gx = _make(np.moveaxis(acc, -1, d))
+        return gx, gg, None
 
 
 def _cumprod_grad_with_zeros(x, g, d):
