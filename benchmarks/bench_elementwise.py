@@ -52,7 +52,7 @@ def numpy_cases(x, y_sig, y_tanh, y_relu, g):
         "sigmoid": sigmoid_np,
         "tanh": lambda: np.tanh(x),
         "relu": lambda: np.maximum(x, 0),
-        "relu_backward": lambda: np.where(y_relu > 0, g, 0),
+        "relu_backward": lambda: g * (y_relu > 0),  # np.where(y > 0, g, 0) is ~5x slower
         "sigmoid_backward": lambda: g * (1 - y_sig) * y_sig,
         "tanh_backward": lambda: g * (1 - y_tanh * y_tanh),
     }
