@@ -194,6 +194,13 @@ def test_outer_and_inner_promote_like_mul():
     assert tg.inner(tg.ones(2, 3), tg.tensor(2.0)).tolist() == [[2.0] * 3] * 2
 
 
+def test_addmm_with_beta_zero_ignores_nan_in_input():
+    c = tg.tensor([float("nan"), float("inf")])
+    r = tg.addmm(c, tg.ones(3, 2), tg.ones(2, 2), beta=0, alpha=0.5)
+    assert r.tolist() == [[1.0, 1.0]] * 3
+    assert tg.addmm(tg.tensor([1.0, 2.0]), tg.ones(1, 2), tg.ones(2, 2), beta=2).tolist() == [[4.0, 6.0]]
+
+
 def test_einsum_trace_and_diagonal_values_and_gradients():
     x = tg.tensor(np.arange(9.0).reshape(3, 3)).requires_grad_(True)
     t = tg.einsum("ii->", x)

@@ -208,8 +208,20 @@ tensor_method("ger")(outer)
 
 @tensor_method("addmm")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)``; with beta = 0 input is ignored (its nan and inf too), as torch."""
     prod = mm(mat1, mat2)
-    return (input * beta if beta != 1 else input) + (prod * alpha if alpha != 1 else prod)
+    prod = prod * alpha if alpha != 1 else prod
+    if beta == 0:
+        try:
+            out_shape = np.broadcast_shapes(input._data.shape, prod._data.shape)
+        except ValueError:
+            out_shape = None
+        if out_shape != prod._data.shape:
+            raise RuntimeError(f"The expanded size of the tensor ({prod._data.shape[-1]}) must match the existing size "
+                               f"({input._data.shape[-1]}) at non-singleton dimension 1.  Target sizes: "
+                               f"{list(prod._data.shape)}.  Tensor sizes: {list(input._data.shape)}")
+        return prod
+    return (input * beta if beta != 1 else input) + prod
 
 
 # -- einsum ------------------------------------------------------------------------
