@@ -116,6 +116,15 @@ OPS = [
     op("round", lambda x: x.round(), avoid=INTS_AND_HALVES),
     op("trunc", lambda x: x.trunc(), avoid=INTS_AND_HALVES),
     op("frac", lambda x: x.frac(), avoid=INTS_AND_HALVES),
+    op("asin", lambda x: x.asin(), min_value=-0.9, max_value=0.9),
+    op("acos", lambda lib, x: lib.acos(x), min_value=-0.9, max_value=0.9),
+    op("exp2", lambda lib, x: lib.exp2(x)),
+    op("atan2", lambda lib, x, y: lib.atan2(x, y), PAIR, avoid=[0.0], margin=0.2),
+    op("hypot", lambda lib, x, y: lib.hypot(x, y), PAIR, avoid=[0.0], margin=0.2),
+    op("logaddexp", lambda lib, x, y: lib.logaddexp(x, y), PAIR, gradgrad=True),
+    op("xlogy", lambda lib, x, y: lib.xlogy(x - 1, y), PAIR, positive=True, min_value=0.2),
+    op("addcmul", lambda lib, x, y: lib.addcmul(x, y, x, value=0.5), PAIR),
+    op("addcdiv", lambda lib, x, y: lib.addcdiv(x - 2, x, y, value=-2), PAIR, positive=True, min_value=0.5),
     # composites models use, checked to second order
     op("gelu_tanh_like", lambda x: 0.5 * x * (1 + (0.79788456 * (x + 0.044715 * x ** 3)).tanh()), gradgrad=True),
     op("silu_like", lambda x: x * x.sigmoid(), gradgrad=True),
@@ -224,6 +233,22 @@ def test_div_rounding_mode_gradient_for_the_divisor_is_zero_too():
     a, b = leaf([7.0, -7.0]), leaf([2.0, 2.0])
     ga, gb = grads(tg.div(a, b, rounding_mode="floor"), a, b)
     assert ga.tolist() == [0.0, 0.0] and gb.tolist() == [0.0, 0.0]
+
+
+def test_xlogy_is_zero_at_x_zero_unless_y_is_nan_with_torch_gradient_masks():
+    x, y = leaf([0.0, 0.0, 1.0, 0.0, 2.0]), leaf([0.0, -1.0, 0.0, math.nan, 3.0])
+    r = tg.xlogy(x, y)
+    assert r.tolist()[:3] == [0.0, 0.0, -math.inf] and math.isnan(r.tolist()[3])
+    gx, gy = grads(r, x, y)
+    assert gx.tolist()[:3] == [0.0, 0.0, -math.inf] and gx.tolist()[4] == pytest.approx(math.log(3.0))
+    assert tg.xlogy(tg.tensor([1.0, 2.0]), 2.0).dtype == tg.float32
+    assert tg.xlogy(tg.tensor([1, 2]), tg.tensor([3, 4])).dtype == tg.float32
+
+
+def test_atan2_gradient_at_the_origin_is_zero():
+    y, x = leaf([0.0, 1.0]), leaf([0.0, 0.0])
+    gy, gx = grads(tg.atan2(y, x), y, x)
+    assert gy.tolist() == [0.0, 0.0] and gx.tolist() == [0.0, -1.0]
 
 
 def test_sqrt_gradient_at_zero_is_inf_and_log_gradient_at_zero_is_inf():

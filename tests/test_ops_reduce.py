@@ -84,6 +84,9 @@ OPS = [
     op("softmax_like", lambda x, d: x.exp() / x.exp().sum(d, keepdim=True), reduction("int", keepdim=False),
        gradgrad=True),
     # norms have a kink at the zero vector: avoid=[0.0] keeps every element away from it
+    op("softmax", lambda x, d: x.softmax(d), reduction("int", keepdim=False), gradgrad=True),
+    op("softmax_function", lambda lib, x, d: lib.softmax(x, d), reduction("int", keepdim=False)),
+    op("log_softmax", lambda x, d: x.log_softmax(d), reduction("int", keepdim=False), gradgrad=True),
     op("norm_fro", lambda x: x.norm(), [shapes(max_dims=3, max_side=4, max_numel=12)], avoid=[0.0]),
     op("norm_2_dim", lambda x, d, k: x.norm(2, d, k), reduction("int"), avoid=[0.0]),
     op("norm_1", lambda x, d: x.norm(p=1, dim=d), reduction("int", keepdim=False), avoid=[0.0]),
@@ -385,6 +388,11 @@ TORCH_CASES = {
     "mean_empty": (lambda m, x: x[:, :0].mean(1), [[1.0], [2.0]]),
     "sum_inf": (lambda m, x: x.sum(), [[math.inf, 1.0], [2.0, 3.0]]),
     "cumsum_neg_dim": (lambda m, x: x.cumsum(-2), [[1.0, 2.0], [3.0, 4.0]]),
+    "softmax_extremes": (lambda m, x: x.softmax(1) * m.tensor([1.0, 2.0, 3.0], dtype=x.dtype),
+                         [[1e4, 1e4, -1e4], [-1e4, -1e4, -1e4], [50.0, 0.0, -50.0]]),
+    "softmax_inf": (lambda m, x: x.softmax(1), [[math.inf, 1.0, 0.0], [-math.inf, -math.inf, -math.inf]]),
+    "log_softmax_extremes": (lambda m, x: x.log_softmax(1) * m.tensor([1.0, 2.0, 3.0], dtype=x.dtype),
+                             [[1e4, 0.0, -1e4], [-math.inf, 1.0, 0.0]]),
 }
 
 

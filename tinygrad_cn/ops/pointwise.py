@@ -1018,7 +1018,8 @@ class Atan2(Function):
     def backward(ctx, g):
         y, x = ctx.saved_tensors
         r2 = x * x + y * y
-        return g * x / r2, -g * y / r2
+        inv = where(r2 == 0, 0.0, r2.reciprocal())  # torch: zero gradient at the origin
+        return g * x * inv, -g * y * inv
 
 
 @tensor_method("hypot")
@@ -1037,9 +1038,29 @@ def logaddexp(input, other):
 @tensor_method("xlogy")
 def xlogy(input, other):
     """x * log(y), defined as 0 where x == 0 (as torch)."""
-    x = as_operand(input)
-    r = mul(x, float_input(other if isinstance(other, Tensor) else _make(np.asarray(other))).log())
-    return where(_make(np.asarray(_arr(x) == 0)), 0.0, r) if isinstance(x, Tensor) else r
+    dt = _dtype.result_type(as_operand(input), as_operand(other))
+    if not dt.is_floating_point:
+        dt = _dtype.get_default_dtype()
+    x, y = (v if isinstance(v, Tensor) else _make(np.asarray(v, dtype=dt.np)) for v in promote(input, other, dt))
+    return _apply(Xlogy, x, y)
+
+
+class Xlogy(Function):
+    """x * log(y), 0 where x == 0 unless y is nan; d/dx is 0 where x == 0 and y <= 0 (torch's rules)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        a, b = x._data, y._data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _nd(np.where((a == 0) & ~np.isnan(b), 0.0, a * np.log(b)).astype(np.result_type(a, b)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need_x, need_y = ctx.needs_input_grad
+        gx = where((x == 0) & (y <= 0), 0.0, g * y.log()) if need_x else None
+        return gx, (g * x / y if need_y else None)
 
 
 @tensor_method("addcmul")
