@@ -67,7 +67,7 @@ def _check_inputs(tupled_inputs) -> None:
                           "complex. This check will likely fail if all the inputs are not of double precision "
                           "floating point or complex. ", UserWarning, stacklevel=4)
         arr = inp._data
-        if not all(st > 0 or sz <= 1 for st, sz in zip(arr.strides, arr.shape)):
+        if arr.size and not all(st != 0 or sz <= 1 for st, sz in zip(arr.strides, arr.shape)):
             # Perturbing one element of such an array would perturb several.
             raise RuntimeError(f"The {idx}th input has a dimension with stride 0. gradcheck only supports inputs "
                                "that are non-overlapping to be able to compute the numerical gradients correctly. "
