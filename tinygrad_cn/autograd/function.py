@@ -120,11 +120,12 @@ class SavedTensor:
 
     def unpack(self, node):
         if self.vc[0] != self.version:
-            t = self.tensor
-            shape = list(t.shape) if t is not None else list(self.data.shape)
+            arr = self.tensor._data if self.tensor is not None else self.data
+            what = (f"output {self.output_nr} of {node.name()}" if self.tensor is None
+                    else f"an input of {node.name()}")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [{shape}], which is {'output ' + str(self.output_nr) + ' of ' + node.name() if t is None else 'an input of ' + node.name()}, "
+                f"operation: [{_tensor_mod._LEGACY_NAMES[arr.dtype]} {list(arr.shape)}], which is {what}, "
                 f"is at version {self.vc[0]}; expected version {self.version} instead. Hint: enable anomaly "
                 "detection to find the operation that failed to compute its gradient.")
         if self.tensor is not None:
