@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import function as _function
 from .function import AccumulateGrad, Function, _FREED_MSG
 from .grad_mode import STATE
 from . import _hooks
 
 
 def _tensor():
-    from ..tensor import Tensor
-    return Tensor
+    return _function._Tensor  # bound by tensor.py, which imports this package first
 
 
 def sum_to(grad, shape):
