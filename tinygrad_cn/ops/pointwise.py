@@ -673,87 +673,43 @@ def _pos(self):
 
 
 # -- activations on the compiled kernels, with fused backward Functions ------
-class Sigmoid(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = _make(K.sigmoid(x._data))
-        ctx.save_for_backward(y)
-        return y
+def _activation(name, forward, backward, grad_wrt_y):
+    """An activation f computed by a compiled kernel and saving its output y.
 
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return SigmoidGrad.apply(y, g)
+    Its backward is a Function of its own, ``<Name>Grad(y, g) = g * f'(x)``
+    written in terms of y and fused in one kernel pass, so that double backward
+    works (chainer's ``ReLUGrad2``). ``grad_wrt_y(y, g, gg)`` is the derivative
+    of that product with respect to y, times gg (None where it is zero).
+    """
 
-
-class SigmoidGrad(Function):
-    """g * y * (1 - y) in one pass; its own backward makes double backward work."""
-
-    @staticmethod
-    def forward(ctx, y, g):
+    def grad_forward(ctx, y, g):
         ctx.save_for_backward(y, g)
-        return K.sigmoid_backward(y._data, g._data)
+        return backward(y._data, g._data)
 
-    @staticmethod
-    def backward(ctx, gg):
+    def grad_backward(ctx, gg):
         y, g = ctx.saved_tensors
         need_y, need_g = ctx.needs_input_grad
-        return (gg * g * (1 - 2 * y) if need_y else None), (SigmoidGrad.apply(y, gg) if need_g else None)
+        return (grad_wrt_y(y, g, gg) if need_y else None), (grad_cls.apply(y, gg) if need_g else None)
 
-
-class Tanh(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = _make(K.tanh(x._data))
+    def fwd(ctx, x):
+        y = _make(forward(x._data))
         ctx.save_for_backward(y)
         return y
 
-    @staticmethod
-    def backward(ctx, g):
+    def bwd(ctx, g):
         (y,) = ctx.saved_tensors
-        return TanhGrad.apply(y, g)
+        return grad_cls.apply(y, g)
+
+    ns = {"__module__": __name__}
+    grad_cls = type(name + "Grad", (Function,), dict(ns, forward=staticmethod(grad_forward),
+                                                     backward=staticmethod(grad_backward)))
+    return type(name, (Function,), dict(ns, forward=staticmethod(fwd), backward=staticmethod(bwd))), grad_cls
 
 
-class TanhGrad(Function):
-    """g * (1 - y^2) in one pass."""
-
-    @staticmethod
-    def forward(ctx, y, g):
-        ctx.save_for_backward(y, g)
-        return K.tanh_backward(y._data, g._data)
-
-    @staticmethod
-    def backward(ctx, gg):
-        y, g = ctx.saved_tensors
-        need_y, need_g = ctx.needs_input_grad
-        return (gg * g * y * -2 if need_y else None), (TanhGrad.apply(y, gg) if need_g else None)
-
-
-class Relu(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = _make(K.relu(x._data))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return ReluGrad.apply(y, g)
-
-
-class ReluGrad(Function):
-    """g where y > 0, else 0. Piecewise linear in g, flat in y."""
-
-    @staticmethod
-    def forward(ctx, y, g):
-        ctx.save_for_backward(y)
-        return K.relu_backward(y._data, g._data)
-
-    @staticmethod
-    def backward(ctx, gg):
-        (y,) = ctx.saved_tensors
-        return None, ReluGrad.apply(y, gg)
+# d/dy of g*y*(1-y) is g*(1-2y); of g*(1-y^2) is -2*g*y; relu's g*[y>0] is flat in y.
+Sigmoid, SigmoidGrad = _activation("Sigmoid", K.sigmoid, K.sigmoid_backward, lambda y, g, gg: gg * g * (1 - 2 * y))
+Tanh, TanhGrad = _activation("Tanh", K.tanh, K.tanh_backward, lambda y, g, gg: gg * g * y * -2)
+Relu, ReluGrad = _activation("Relu", K.relu, K.relu_backward, lambda y, g, gg: None)
 
 
 @tensor_method("sigmoid")
