@@ -125,6 +125,18 @@ OPS = [
     op("xlogy", lambda lib, x, y: lib.xlogy(x - 1, y), PAIR, positive=True, min_value=0.2),
     op("addcmul", lambda lib, x, y: lib.addcmul(x, y, x, value=0.5), PAIR),
     op("addcdiv", lambda lib, x, y: lib.addcdiv(x - 2, x, y, value=-2), PAIR, positive=True, min_value=0.5),
+    op("erfc", lambda x: x.erfc()),
+    op("asinh", lambda x: x.asinh()),
+    op("acosh", lambda x: x.acosh(), positive=True, min_value=1.2),
+    op("atanh", lambda x: x.atanh(), min_value=-0.9, max_value=0.9),
+    op("rsub", lambda lib, x, y: lib.rsub(x, y, alpha=2), PAIR),
+    op("float_power", lambda lib, x: lib.float_power(x, 3)),
+    op("deg2rad", lambda x: x.deg2rad()),
+    op("logit", lambda lib, x: lib.logit(x), min_value=0.05, max_value=0.95),
+    op("logit_eps", lambda x: x.logit(eps=0.1), min_value=0.0, max_value=1.0, avoid=[0.1, 0.9]),
+    op("copysign", lambda lib, x, y: lib.copysign(x, y), PAIR, avoid=[0.0]),
+    # at exactly 0 torch's masked gradient formula (ours too) has no second derivative
+    op("sinc", lambda x: x.sinc(), gradgrad=True, avoid=[0.0]),
     # composites models use, checked to second order
     op("gelu_tanh_like", lambda x: 0.5 * x * (1 + (0.79788456 * (x + 0.044715 * x ** 3)).tanh()), gradgrad=True),
     op("silu_like", lambda x: x * x.sigmoid(), gradgrad=True),
@@ -243,6 +255,26 @@ def test_xlogy_is_zero_at_x_zero_unless_y_is_nan_with_torch_gradient_masks():
     assert gx.tolist()[:3] == [0.0, 0.0, -math.inf] and gx.tolist()[4] == pytest.approx(math.log(3.0))
     assert tg.xlogy(tg.tensor([1.0, 2.0]), 2.0).dtype == tg.float32
     assert tg.xlogy(tg.tensor([1, 2]), tg.tensor([3, 4])).dtype == tg.float32
+
+
+def test_sign_predicates_and_heaviside():
+    x = tg.tensor([-0.0, 0.0, -2.0, math.inf, -math.inf, math.nan])
+    assert x.signbit().tolist() == [True, False, True, False, True, False]
+    assert tg.isposinf(x).tolist() == [False, False, False, True, False, False]
+    assert x.isneginf().tolist() == [False, False, False, False, True, False]
+    assert tg.isreal(x).tolist() == [True] * 6
+    assert tg.heaviside(x, tg.tensor(0.5)).tolist() == [0.5, 0.5, 0.0, 1.0, 0.0, 0.0]
+    assert tg.copysign(tg.tensor([1.0, 2.0]), tg.tensor([-0.0, 0.0])).tolist() == [-1.0, 2.0]
+    assert tg.sinc(tg.tensor([0.0])).tolist() == [1.0] and grads(tg.sinc(leaf([0.0])), leaf([0.0]))
+
+
+def test_logit_gradient_is_infinite_at_the_ends_and_zero_outside_eps():
+    x = leaf([0.0, 1.0, 0.5])
+    (g,) = grads(x.logit(), x)
+    assert g.tolist() == [math.inf, math.inf, 4.0]
+    x = leaf([0.01, 0.5])
+    (g,) = grads(x.logit(eps=0.1), x)
+    assert g.tolist() == [0.0, 4.0]
 
 
 def test_atan2_gradient_at_the_origin_is_zero():

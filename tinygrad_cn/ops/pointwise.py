@@ -1027,3 +1027,145 @@ def addcmul(input, tensor1, tensor2, *, value=1):
 @tensor_method("addcdiv")
 def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + tensor1 / tensor2 * value
+
+
+# -- the rest of torch's common element-wise functions ------------------------------------------
+_erfc_scalar = np.frompyfunc(math.erfc, 1, 1)
+Erfc = _unary("erfc", lambda a: np.asarray(_erfc_scalar(a)).astype(a.dtype) if a.size else a.copy(),
+              lambda x, g: g * (-x * x).exp() * -_TWO_OVER_SQRT_PI)
+Asinh = _unary("asinh", np.arcsinh, lambda x, g: g * (x * x + 1).rsqrt())
+Acosh = _unary("acosh", np.arccosh, lambda x, g: g * (x * x - 1).rsqrt())
+Atanh = _unary("atanh", np.arctanh, lambda x, g: g / (1 - x * x))
+for _alias, _name in (("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh")):
+    tensor_method(_alias)(getattr(Tensor, _name))
+tensor_method("sgn")(Tensor.sign)  # real tensors: sgn is sign
+
+
+@tensor_method("signbit")
+def signbit(input):
+    """True where the sign bit is set (-0.0 included)."""
+    return _make(_nd(np.signbit(input._data)))
+
+
+@tensor_method("isposinf")
+def isposinf(input):
+    return _make(_nd(np.isposinf(input._data)))
+
+
+@tensor_method("isneginf")
+def isneginf(input):
+    return _make(_nd(np.isneginf(input._data)))
+
+
+@tensor_method("isreal")
+def isreal(input):
+    return _make(np.ones(input._data.shape, dtype=bool))
+
+
+@tensor_method("rsub")
+def rsub(input, other, *, alpha=1):
+    """``other - alpha * input``."""
+    return sub(other, input, alpha=alpha)
+
+
+@tensor_method("float_power")
+def float_power(input, exponent):
+    """``input ** exponent`` computed in float64, as torch."""
+    to64 = (lambda v: v.to(_dtype.float64) if isinstance(v, Tensor) else float(v))
+    return pow(to64(input), to64(exponent))
+
+
+@tensor_method("deg2rad")
+def deg2rad(input):
+    return float_input(input) * (math.pi / 180.0)
+
+
+@tensor_method("rad2deg")
+def rad2deg(input):
+    return float_input(input) * (180.0 / math.pi)
+
+
+@tensor_method("logit")
+def logit(input, eps=None):
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
+    return Logit.apply(float_input(input), eps)
+
+
+class Logit(Function):
+    """Gradient g / (p (1 - p)); zero outside [eps, 1 - eps] when eps is given (torch's logit_backward)."""
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        p = x._data if eps is None else np.clip(x._data, eps, 1.0 - eps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _nd(np.log(p / (1 - p)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        eps = ctx.eps
+        gx = g / (x * (1 - x))
+        if eps is not None:
+            gx = where((x < eps) | (x > 1.0 - eps), 0.0, gx)
+        return gx, None
+
+
+@tensor_method("copysign")
+def copysign(input, other):
+    """|input| with the sign of other (-0.0 counts as negative); no gradient for other, as torch."""
+    dt = _dtype.result_type(as_operand(input), as_operand(other))
+    if not dt.is_floating_point:
+        dt = _dtype.get_default_dtype()
+    a, b = (v if isinstance(v, Tensor) else _make(np.asarray(v, dtype=dt.np)) for v in promote(input, other, dt))
+    return _apply(Copysign, a, b)
+
+
+class Copysign(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        y = _make(_nd(np.copysign(a._data, b._data)))
+        ctx.save_for_backward(a, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        a, y = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        # torch: grad * (result / self), 0 where self == 0; zeros for other
+        ga = where(a == 0, 0.0, g * (y / a)) if need_a else None
+        return ga, (zeros_grad(g) if need_b else None)
+
+
+@tensor_method("sinc")
+def sinc(input):
+    """sin(pi x) / (pi x), 1 at 0 (with zero gradient there)."""
+    return Sinc.apply(float_input(input))
+
+
+class Sinc(Function):
+    """Gradient (pi x cos(pi x) - sin(pi x)) / (pi x^2), 0 at x = 0, as torch's formula."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        a = x._data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _nd(np.sinc(a))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        zero = (x * x) == 0  # as torch: also where x * x underflows
+        xs = where(zero, 1.0, x)  # keeps the unused branch finite for double backward
+        px = xs * math.pi
+        return where(zero, 0.0, g * (px * px.cos() - px.sin()) / (xs * px))
+
+
+@tensor_method("heaviside")
+def heaviside(input, values):
+    """0 below zero, 1 above, ``values`` at zero (not differentiable, as torch)."""
+    a, v = promote(input, values)
+    x = _arr(a)
+    return _make(_nd(np.where(x == 0, _arr(v), x > 0).astype(np.result_type(x, _arr(v)))))
