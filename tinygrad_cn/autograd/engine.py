@@ -42,9 +42,9 @@ def sum_to(grad, shape):
 
 
 def _collect(roots):
-    """Count incoming edges per node, iteratively; returns (deps, order)."""
+    """Count incoming edges per node, iteratively; returns (deps, every node reached)."""
     deps: dict = {}
-    order: list = []  # each node once, parents before children
+    order: list = []  # each node once, in discovery order
     seen = set()
     stack = list(dict.fromkeys(node for node, _, _ in roots))  # a node may be the root of several outputs
     seen.update(stack)
@@ -67,8 +67,8 @@ def _needed(order, targets):
     """Nodes whose execution leads to a captured gradient (for ``autograd.grad``)."""
     reach = {}
     execute = {}
-    # Reverse topological order: children first. `order` is a BFS/DFS discovery order,
-    # which is not topological, so compute a true post-order iteratively.
+    # A node's verdict needs its children's, so visit in post-order (children
+    # first), computed iteratively: discovery order is not topological.
     post = []
     state = {}
     for root in order:
