@@ -43,8 +43,9 @@ def stacked(n):
 INTS_AND_HALVES = [k / 2 for k in range(-6, 7)]  # the jumps of floor/ceil/round/trunc in [-3, 3]
 
 
-def op(name, fn, inputs=None, gradgrad=False, **domain):
-    return OpSpec(name, fn, inputs=inputs if inputs is not None else [S], domain=domain, gradgrad=gradgrad)
+def op(name, fn, inputs=None, gradgrad=False, dtypes=("float64", "float32"), **domain):
+    return OpSpec(name, fn, inputs=inputs if inputs is not None else [S], domain=domain, gradgrad=gradgrad,
+                  dtypes=dtypes)
 
 
 OPS = [
@@ -130,7 +131,7 @@ OPS = [
     op("acosh", lambda x: x.acosh(), positive=True, min_value=1.2),
     op("atanh", lambda x: x.atanh(), min_value=-0.9, max_value=0.9),
     op("rsub", lambda lib, x, y: lib.rsub(x, y, alpha=2), PAIR),
-    op("float_power", lambda lib, x: lib.float_power(x, 3)),
+    op("float_power", lambda lib, x: lib.float_power(x, 3), dtypes=("float64",)),  # always float64
     op("deg2rad", lambda x: x.deg2rad()),
     op("logit", lambda lib, x: lib.logit(x), min_value=0.05, max_value=0.95),
     op("logit_eps", lambda x: x.logit(eps=0.1), min_value=0.0, max_value=1.0, avoid=[0.1, 0.9]),
@@ -390,6 +391,8 @@ PROMOTION = [
     ("div_floor_int_stays_int", lambda: tg.div(I64(), 2, rounding_mode="floor"), tg.int64),
     ("div_trunc_float32", lambda: tg.div(F32(), 2, rounding_mode="trunc"), tg.float32),
     ("remainder_int", lambda: I64() % 2, tg.int64),
+    ("float_power_is_float64", lambda: tg.float_power(F32(), 2), tg.float64),
+    ("xlogy_of_ints_is_float32", lambda: tg.xlogy(I64(), I64()), tg.float32),
 ]
 
 
