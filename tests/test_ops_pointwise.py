@@ -561,8 +561,6 @@ def test_inplace_form_equals_out_of_place_and_returns_self(inplace, reference):
     assert_close(x, expected, equal_nan=True)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in tinygrad_cn/ops/inplace.py: torch's module-level in-place "
-                                      "functions (torch.relu_, torch.abs_, torch.clamp_, ...) are not exported")
 def test_module_level_inplace_functions_exist_as_in_torch():
     x = tg.tensor([-1.0, 2.0])
     assert tg.relu_(x) is x and x.tolist() == [0.0, 2.0]

@@ -566,10 +566,11 @@ def wrap_dims(dim, ndim: int) -> tuple:
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
         dim = (int(dim),)
-    axes = tuple(sorted({_wrap_dim(int(d), ndim) for d in dim}))
-    if ndim == 0:
-        return ()
-    return axes
+    axes = [_wrap_dim(int(d), ndim) for d in dim]
+    for i, d in enumerate(axes):
+        if d in axes[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return tuple(sorted(axes)) if ndim else ()
 
 
 from .autograd import function as _function  # noqa: E402  (the hot path wants the class as a plain global)

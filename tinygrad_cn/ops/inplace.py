@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE, enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _EXPORTS
 
 _make = Tensor._make
 
@@ -267,6 +267,11 @@ def _reshape_inplace(self, fn, *args, **kwargs):
 for _n in _INPLACE:
     if hasattr(Tensor, _n):  # ops that a partial build lacks get no in-place form
         setattr(Tensor, _n + "_", _make_inplace(_n))
+
+# torch also has these in-place forms at module level: torch.relu_(x)
+for _n in ("abs", "clamp", "clip", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "reciprocal", "sin", "cos",
+           "tanh", "sigmoid", "relu", "floor", "ceil", "round", "trunc", "neg", "square", "fill", "zero"):
+    _EXPORTS[_n + "_"] = getattr(Tensor, _n + "_")
 
 
 def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:

@@ -826,15 +826,7 @@ class Flip(Function):
 
 @tensor_method("flip")
 def flip(input, *dims):
-    dims = _sizes(dims)
-    n = input._data.ndim
-    seen = set()
-    for d in dims:
-        w = _wrap_dim(d, n)
-        if w in seen:
-            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
-        seen.add(w)
-    return Flip.apply(input, wrap_dims(dims, n))
+    return Flip.apply(input, wrap_dims(_sizes(dims), input._data.ndim))
 
 
 @tensor_method("fliplr")

@@ -9,7 +9,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor_method, _wrap_dim
-from ..tensor import wrap_dims as _wrap_dims
+from ..tensor import wrap_dims
 from .pointwise import where, float_input, _out, maximum, minimum, Constant
 
 _make = Tensor._make
@@ -17,16 +17,6 @@ _make = Tensor._make
 max_result = namedtuple("max", ["values", "indices"])
 min_result = namedtuple("min", ["values", "indices"])
 var_mean_result = namedtuple("var_mean", ["var", "mean"])
-
-
-def wrap_dims(dim, ndim: int) -> tuple:
-    """Reduction axes as a sorted tuple; a dim named twice is torch's RuntimeError."""
-    if isinstance(dim, (tuple, list)) and len(dim) > 1:
-        seen = [_wrap_dim(int(d), ndim) for d in dim]
-        for i, d in enumerate(seen):
-            if d in seen[:i]:
-                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
-    return _wrap_dims(dim, ndim)
 
 
 def _type_name(x) -> str:
