@@ -148,7 +148,8 @@ class FunctionMeta(type):
         if ns.get("_is_node_class"):
             return
         builtin = cls.__module__.startswith("tinygrad_cn.")
-        node_name = name if name.endswith("Backward") else name + ("Backward0" if builtin else "Backward")
+        node_name = ns.get("node_name") or (
+            name if name.endswith("Backward") else name + ("Backward0" if builtin else "Backward"))
         cls._node_name = node_name
         cls._node_cls = FunctionMeta(node_name, (cls,), {"_is_node_class": True, "__module__": cls.__module__,
                                                          "__qualname__": node_name})

@@ -171,10 +171,35 @@ def getitem(self: Tensor, index) -> Tensor:
         if not (len(idx) == 1 and isinstance(idx[0], np.ndarray) and idx[0].dtype == np.bool_):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
-    out = Getitem.apply(self, idx)
+    out = _getitem_node(idx).apply(self, idx)
     if _is_basic(idx):
         record_view(self, out, lambda t: t[index])
     return out
+
+
+def _getitem_node(idx):
+    """torch names the node by the kind of index: x[0], x[1:], x[[0, 2]]."""
+    if isinstance(idx, tuple) and len(idx) == 1:
+        i = idx[0]
+        if isinstance(i, (int, np.integer)):
+            return Select
+        if isinstance(i, slice):
+            return Slice
+        if isinstance(i, np.ndarray):
+            return Index
+    return Getitem
+
+
+class Select(Getitem):
+    pass
+
+
+class Slice(Getitem):
+    pass
+
+
+class Index(Getitem):
+    pass
 
 
 Tensor.__getitem__ = getitem

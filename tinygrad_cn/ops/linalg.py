@@ -49,6 +49,10 @@ class MatMul(Function):
         return (g @ b.mT if need_a else None), (a.mT @ g if need_b else None)
 
 
+class Mm(MatMul):
+    """A product of two matrices: torch calls this node MmBackward0."""
+
+
 def _shape_str(s):
     return "x".join(str(d) for d in s)
 
@@ -76,7 +80,7 @@ def matmul(input, other, *, out=None):
         elif db == 1:
             r = MatMul.apply(a, b.unsqueeze(-1)).squeeze(-1)
         else:
-            r = MatMul.apply(a, b)
+            r = (Mm if da == db == 2 else MatMul).apply(a, b)
     from .pointwise import _out
     return _out(r, out)
 

@@ -111,6 +111,8 @@ def zeros_grad(g: Tensor) -> Tensor:
 
 # -- dtype cast ----------------------------------------------------------------
 class Cast(Function):
+    node_name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, x, dt):
         ctx.src = x.dtype

@@ -63,7 +63,11 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     x = input if input._data.dtype == dt.np else input.to(dt)
     axes = wrap_dims(dim, x._data.ndim) if not (isinstance(dim, (tuple, list)) and len(dim) == 0) else \
         tuple(range(x._data.ndim))
-    return _out(Sum.apply(x, axes, keepdim), out)
+    return _out((Sum if dim is None else SumDim).apply(x, axes, keepdim), out)
+
+
+class SumDim(Sum):
+    node_name = "SumBackward1"  # torch's name for sum over given dims
 
 
 @tensor_method("nansum")
@@ -180,10 +184,10 @@ def _prod_of_others(a: np.ndarray, axes) -> np.ndarray:
 
 
 @tensor_method("prod")
-def prod(input, dim=None, keepdim: bool = False, *, dtype=None):
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     dt = _sum_dtype(input, dtype)
     x = input if input._data.dtype == dt.np else input.to(dt)
-    return Prod.apply(x, wrap_dims(dim, x._data.ndim), keepdim)
+    return _out(Prod.apply(x, wrap_dims(dim, x._data.ndim), keepdim), out)
 
 
 # -- max / min -------------------------------------------------------------------
@@ -228,14 +232,31 @@ def _extreme_axes(input, dim, name):
     return axes
 
 
+# Node names as torch's: AmaxBackward0, AminBackward0, and MaxBackward1 for the full max.
+class Amax(Extreme):
+    pass
+
+
+class Amin(Extreme):
+    pass
+
+
+class MaxAll(Extreme):
+    node_name = "MaxBackward1"
+
+
+class MinAll(Extreme):
+    node_name = "MinBackward1"
+
+
 @tensor_method("amax")
 def amax(input, dim=(), keepdim: bool = False):
-    return Extreme.apply(input, _extreme_axes(input, dim, "amax"), keepdim, True, False)
+    return Amax.apply(input, _extreme_axes(input, dim, "amax"), keepdim, True, False)
 
 
 @tensor_method("amin")
 def amin(input, dim=(), keepdim: bool = False):
-    return Extreme.apply(input, _extreme_axes(input, dim, "amin"), keepdim, False, False)
+    return Amin.apply(input, _extreme_axes(input, dim, "amin"), keepdim, False, False)
 
 
 def _extreme_with_index(input, dim, keepdim, largest):
@@ -266,7 +287,7 @@ def max(input, dim=None, keepdim: bool = False, *, out=None):
     if isinstance(dim, Tensor):
         return maximum(input, dim)
     if dim is None:
-        return Extreme.apply(input, _extreme_axes(input, None, "max"), False, True, True)
+        return MaxAll.apply(input, _extreme_axes(input, None, "max"), False, True, True)
     return max_result(*_extreme_with_index(input, dim, keepdim, True))
 
 
@@ -275,7 +296,7 @@ def min(input, dim=None, keepdim: bool = False, *, out=None):
     if isinstance(dim, Tensor):
         return minimum(input, dim)
     if dim is None:
-        return Extreme.apply(input, _extreme_axes(input, None, "min"), False, False, True)
+        return MinAll.apply(input, _extreme_axes(input, None, "min"), False, False, True)
     return min_result(*_extreme_with_index(input, dim, keepdim, False))
 
 
@@ -298,13 +319,13 @@ def _arg(input, dim, keepdim, largest):
 
 
 @tensor_method("argmax")
-def argmax(input, dim=None, keepdim: bool = False):
-    return _arg(input, dim, keepdim, True)
+def argmax(input, dim=None, keepdim: bool = False, *, out=None):
+    return _out(_arg(input, dim, keepdim, True), out)
 
 
 @tensor_method("argmin")
-def argmin(input, dim=None, keepdim: bool = False):
-    return _arg(input, dim, keepdim, False)
+def argmin(input, dim=None, keepdim: bool = False, *, out=None):
+    return _out(_arg(input, dim, keepdim, False), out)
 
 
 # -- statistics ------------------------------------------------------------------
@@ -486,12 +507,12 @@ class Cumsum(Function):
 
 
 @tensor_method("cumsum")
-def cumsum(input, dim: int, *, dtype=None):
+def cumsum(input, dim: int, *, dtype=None, out=None):
     dt = _sum_dtype(input, dtype)
     x = input if input._data.dtype == dt.np else input.to(dt)
     if x._data.ndim == 0:
-        return x.clone()
-    return Cumsum.apply(x, _wrap_dim(dim, x._data.ndim))
+        return _out(x.clone(), out)
+    return _out(Cumsum.apply(x, _wrap_dim(dim, x._data.ndim)), out)
 
 
 class Cumprod(Function):
@@ -568,12 +589,12 @@ def _cumprod_grad_with_zeros(x, g, d):
 
 
 @tensor_method("cumprod")
-def cumprod(input, dim: int, *, dtype=None):
+def cumprod(input, dim: int, *, dtype=None, out=None):
     dt = _sum_dtype(input, dtype)
     x = input if input._data.dtype == dt.np else input.to(dt)
     if x._data.ndim == 0:
-        return x.clone()
-    return Cumprod.apply(x, _wrap_dim(dim, x._data.ndim))
+        return _out(x.clone(), out)
+    return _out(Cumprod.apply(x, _wrap_dim(dim, x._data.ndim)), out)
 
 
 @tensor_method("all")
