@@ -6,6 +6,7 @@ describes, so a single backward rule serves every form.
 """
 from __future__ import annotations
 
+import math
 import string
 
 import numpy as np
@@ -92,22 +93,24 @@ _TYPE_WORDS = {"float32": "Float", "float64": "Double", "float16": "Half", "int6
 def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
     """Raise torch.matmul's errors, in torch's order (shapes, then dtypes), for
     every form but 1-D @ 1-D. torch folds an N-D @ 1-D/2-D product into mv/mm
-    and runs the rest as bmm, and its messages name the folded shapes."""
+    and runs the rest as bmm, and its messages name the folded shapes. The
+    messages are built only when raising: this runs on every matmul."""
     sa, sb, da, db = a.shape, b.shape, a.ndim, b.ndim
-    words = _TYPE_WORDS.get(a.dtype.name, a.dtype.name), _TYPE_WORDS.get(b.dtype.name, b.dtype.name)
+    same_dtype = a.dtype == b.dtype
     if db == 1:  # mv on (prod(batch) x k) @ (k)
-        m = int(np.prod(sa[:-1]))
         if sa[-1] != sb[0]:
+            m = math.prod(sa[:-1])
             raise RuntimeError(f"size mismatch, got input ({m}), mat ({m}x{sa[-1]}), vec ({sb[0]})")
-        if a.dtype != b.dtype:
-            raise RuntimeError(f"addmv input tensors must have the same dtype, but got {words[1]}, {words[0]}, "
-                               f"and {words[1]}")
+        if not same_dtype:
+            wa, wb = _type_word(a), _type_word(b)
+            raise RuntimeError(f"addmv input tensors must have the same dtype, but got {wb}, {wa}, and {wb}")
         return
     if db == 2:  # mm on (prod(batch) x k) @ (k x n); a 1-D left operand is (1 x k)
-        m = int(np.prod(sa[:-1])) if da > 1 else 1
         if sa[-1] != sb[0]:
+            m = math.prod(sa[:-1]) if da > 1 else 1
             raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{sa[-1]} and {sb[0]}x{sb[1]})")
-        _check_same_dtype(_make(a), _make(b))
+        if not same_dtype:
+            _check_same_dtype(_make(a), _make(b))
         return
     batch_a = sa[:-2] if da > 2 else ()
     try:
@@ -117,11 +120,15 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
         raise broadcast_error(batch_a, sb[:-2]) from None
     k = sa[-1]
     if k != sb[-2]:
-        n = int(np.prod(batch))
+        n = math.prod(batch)
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {k}] but got: "
                            f"[{n}, {sb[-2]}].")
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"expected scalar type {words[0]} but found {words[1]}")
+    if not same_dtype:
+        raise RuntimeError(f"expected scalar type {_type_word(a)} but found {_type_word(b)}")
+
+
+def _type_word(a: np.ndarray) -> str:
+    return _TYPE_WORDS.get(a.dtype.name, a.dtype.name)
 
 
 @tensor_method("__rmatmul__", function=False)
