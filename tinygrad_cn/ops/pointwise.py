@@ -466,39 +466,10 @@ for _alias, _fn in (("subtract", sub), ("multiply", mul), ("divide", div), ("tru
     tensor_method(_alias)(_fn)
 
 
-@tensor_method("__radd__", function=False)
-def _radd(self, other):
-    return add(other, self)
-
-
-@tensor_method("__rsub__", function=False)
-def _rsub(self, other):
-    return sub(other, self)
-
-
-@tensor_method("__rmul__", function=False)
-def _rmul(self, other):
-    return mul(other, self)
-
-
-@tensor_method("__rtruediv__", function=False)
-def _rdiv(self, other):
-    return div(other, self)
-
-
-@tensor_method("__rfloordiv__", function=False)
-def _rfloordiv(self, other):
-    return floor_divide(other, self)
-
-
-@tensor_method("__rpow__", function=False)
-def _rpow(self, other):
-    return pow(other, self)
-
-
-@tensor_method("__rmod__", function=False)
-def _rmod(self, other):
-    return remainder(other, self)
+# Reflected operators: `2 - t` is sub(2, t).
+for _dunder, _fn in (("__radd__", add), ("__rsub__", sub), ("__rmul__", mul), ("__rtruediv__", div),
+                     ("__rfloordiv__", floor_divide), ("__rpow__", pow), ("__rmod__", remainder)):
+    setattr(Tensor, _dunder, lambda self, other, _fn=_fn: _fn(other, self))
 
 
 def _out(result: Tensor, out):

@@ -284,20 +284,25 @@ def _extreme_with_index(input, dim, keepdim, largest):
 @tensor_method("max")
 def max(input, dim=None, keepdim: bool = False, *, out=None):
     """``max(x)``: the largest value; ``max(x, dim)``: (values, indices); ``max(x, other)``: maximum."""
-    if isinstance(dim, Tensor):
-        return maximum(input, dim)
-    if dim is None:
-        return MaxAll.apply(input, _extreme_axes(input, None, "max"), False, True, True)
-    return max_result(*_extreme_with_index(input, dim, keepdim, True))
+    return _max_or_min(input, dim, keepdim, out, largest=True)
 
 
 @tensor_method("min")
 def min(input, dim=None, keepdim: bool = False, *, out=None):
+    """``min(x)``: the smallest value; ``min(x, dim)``: (values, indices); ``min(x, other)``: minimum."""
+    return _max_or_min(input, dim, keepdim, out, largest=False)
+
+
+def _max_or_min(input, dim, keepdim, out, largest):
     if isinstance(dim, Tensor):
-        return minimum(input, dim)
+        return _out((maximum if largest else minimum)(input, dim), out)
     if dim is None:
-        return MinAll.apply(input, _extreme_axes(input, None, "min"), False, False, True)
-    return min_result(*_extreme_with_index(input, dim, keepdim, False))
+        node, name = (MaxAll, "max") if largest else (MinAll, "min")
+        return _out(node.apply(input, _extreme_axes(input, None, name), False, largest, True), out)
+    values, indices = _extreme_with_index(input, dim, keepdim, largest)
+    if out is not None:  # torch's out= here is a (values, indices) pair
+        values, indices = _out(values, out[0]), _out(indices, out[1])
+    return (max_result if largest else min_result)(values, indices)
 
 
 @tensor_method("aminmax")
