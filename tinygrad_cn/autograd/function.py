@@ -14,8 +14,6 @@ import numpy as np
 
 from .grad_mode import STATE
 from . import _hooks
-from .. import tensor as _tensor_mod  # resolved at call time: tensor.py imports this package
-
 _Tensor = None  # tinygrad_cn.tensor.Tensor, bound by tensor.py once the class exists (see bind_tensor)
 
 
@@ -90,10 +88,6 @@ class AccumulateGrad(Node):
         return self.variable._hooks
 
 
-class _FreedError(RuntimeError):
-    pass
-
-
 _FREED_MSG = ("Trying to backward through the graph a second time (or directly access saved tensors after "
               "they have already been freed). Saved intermediate values of the graph are freed when you call "
               ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
@@ -120,17 +114,18 @@ class SavedTensor:
 
     def unpack(self, node):
         if self.vc[0] != self.version:
+            from ..tensor import _LEGACY_NAMES  # an error path; tensor.py imports this module
             arr = self.tensor._data if self.tensor is not None else self.data
             what = (f"output {self.output_nr} of {node.name()}" if self.tensor is None
                     else f"an input of {node.name()}")
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
-                f"operation: [{_tensor_mod._LEGACY_NAMES[arr.dtype]} {list(arr.shape)}], which is {what}, "
+                f"operation: [{_LEGACY_NAMES[arr.dtype]} {list(arr.shape)}], which is {what}, "
                 f"is at version {self.vc[0]}; expected version {self.version} instead. Hint: enable anomaly "
                 "detection to find the operation that failed to compute its gradient.")
         if self.tensor is not None:
             return self.tensor
-        t = _tensor_mod.Tensor._make(self.data)
+        t = _Tensor._make(self.data)
         t._vc = self.vc
         t.grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
         return t
@@ -204,7 +199,7 @@ class Function(Node, metaclass=FunctionMeta):
     # -- ctx API -------------------------------------------------------------
     def save_for_backward(self, *tensors) -> None:
         for i, t in enumerate(tensors):
-            if t is not None and not isinstance(t, _tensor_mod.Tensor):
+            if t is not None and not isinstance(t, _Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
                                 f"{type(t).__name__}")
         self._to_save = tensors
@@ -327,7 +322,7 @@ _ENGINE_FIELDS = frozenset(("_next", "_in_meta", "needs_input_grad", "_saved", "
 
 
 def _holds_data(v) -> bool:
-    Tensor = _tensor_mod.Tensor
+    Tensor = _Tensor
     if isinstance(v, (Tensor, np.ndarray)):
         return True
     return isinstance(v, (tuple, list)) and any(isinstance(e, (Tensor, np.ndarray)) for e in v)
@@ -356,7 +351,7 @@ def _record(ctx, args, needs, outs) -> None:
     _link(ctx, args, needs)
     non_diff = ctx._non_diff
     nr = 0
-    Tensor = _tensor_mod.Tensor
+    Tensor = _Tensor
     for o in outs:
         if isinstance(o, Tensor) and o._data.dtype.kind == "f" and not (non_diff and any(o is t for t in non_diff)):
             o.grad_fn = ctx
@@ -373,7 +368,7 @@ def _record(ctx, args, needs, outs) -> None:
 
 
 def _as_output(o, inputs, dirty):
-    Tensor = _tensor_mod.Tensor
+    Tensor = _Tensor
     if isinstance(o, (np.ndarray, np.generic)):
         return Tensor._make(np.asarray(o))
     if isinstance(o, Tensor):
