@@ -54,6 +54,10 @@ ARGS = {
     "cumsum": lambda: (1,), "cumprod": lambda: (0,), "tril": lambda: (), "triu": lambda: (1,),
     "addmm": lambda: (D([[1.0, 2.0], [3.0, 4.0]]), D([[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]])),
     "masked_scatter": lambda: (T([[True, False, True], [False, True, False]]), D(np.arange(6.0))),
+    "addcmul": lambda: (D([1.0, 2.0, 3.0]), D([0.5, 0.25, 2.0])), "addcdiv": lambda: (D([1.0, 2.0, 3.0]), D([0.5, 0.25, 2.0])),
+    "atan2": lambda: (D([1.0, -2.0, 3.0]),), "arctan2": lambda: (D([1.0, -2.0, 3.0]),),
+    "copysign": lambda: (D([1.0, -2.0, 3.0]),), "heaviside": lambda: (D([0.5, 0.5, 0.5]),),
+    "hypot": lambda: (D([1.0, -2.0, 3.0]),), "xlogy": lambda: (D([1.0, 2.0, 3.0]),),
 }
 INT_OPS = {"bitwise_and": lambda: (T([3, 5, 6]),), "bitwise_or": lambda: (T([3, 5, 6]),),
            "bitwise_xor": lambda: (T([3, 5, 6]),), "bitwise_not": lambda: ()}
@@ -218,7 +222,7 @@ def test_unmodified_saved_tensor_is_fine_and_version_is_named():
 DIFF = [n for n in NAMES if n not in INT_OPS and n not in (
     "eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater", "ge", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not", "sign", "floor", "ceil", "round", "trunc", "fix",
-    "floor_divide", "remainder", "fmod", "frac")]
+    "floor_divide", "remainder", "fmod", "frac", "heaviside")]
 
 
 @pytest.mark.parametrize("name", DIFF)

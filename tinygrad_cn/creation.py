@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 
 from . import _dtype
-from .tensor import Tensor, check_device
+from .tensor import Tensor, check_device, _EXPORTS
 
 _make = Tensor._make
 
@@ -316,6 +316,32 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, device=None, requi
 def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None, requires_grad=False):
     arr = np.logspace(start, end, int(steps), base=base).astype(_float_dtype(dtype).np)
     return _finish(arr, requires_grad, device)
+
+
+def _tri_indices(name: str, np_fn, row: int, col: int, offset: int, dtype, device) -> Tensor:
+    dt = _dtype.int64 if dtype is None else _dtype.to_dtype(dtype)
+    if dt not in (_dtype.int64, _dtype.int32):
+        raise NotImplementedError(f'"{name}" not implemented for \'{_legacy_type_name(dt)}\'')
+    if row < 0 or col < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}" if row < 0 else f"col must be non-negative, got{col}")
+    arr = np.stack(np_fn(int(row), int(offset), int(col))).astype(dt.np).reshape(2, -1)
+    return _finish(arr, False, device)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
+    """Row and column indices (a 2 x N tensor, row-major order) of the lower triangle of a
+    ``row`` x ``col`` matrix; ``offset`` shifts the diagonal as in ``tril``."""
+    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
+    """Row and column indices (a 2 x N tensor, row-major order) of the upper triangle of a
+    ``row`` x ``col`` matrix; ``offset`` shifts the diagonal as in ``triu``."""
+    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
+_EXPORTS["tril_indices"] = tril_indices
+_EXPORTS["triu_indices"] = triu_indices
 
 
 def _like(fn):

@@ -232,7 +232,10 @@ _INPLACE = ("add", "sub", "mul", "div", "pow", "clamp", "clip", "clamp_min", "cl
             "sinh", "cosh", "log10", "eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater",
             "ge", "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
             "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril", "triu", "addmm", "masked_scatter",
-            "index_copy", "swapaxes", "swapdims")
+            "index_copy", "swapaxes", "swapdims",
+            "addcmul", "addcdiv", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan2", "arctan",
+            "arctanh", "asin", "asinh", "atan2", "atanh", "copysign", "deg2rad", "rad2deg", "erfc", "exp2",
+            "heaviside", "hypot", "logit", "sgn", "sinc", "xlogy")
 _SHAPE_CHANGING = {"t", "transpose", "unsqueeze", "squeeze", "swapaxes", "swapdims"}
 
 
