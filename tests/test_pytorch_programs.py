@@ -1377,6 +1377,88 @@ def seeded_dropout(torch):
 
 
 # ==========================================================================
+# 33. contrastive embeddings: InfoNCE on cosine_similarity, triplet loss on cdist, diag positives;
+#     RBF features on a meshgrid of centres
+# ==========================================================================
+def _contrastive(torch, x1, x2, W, tau=0.5, margin=1.0):
+    z1, z2 = x1 @ W, x2 @ W
+    sim = torch.cosine_similarity(z1.unsqueeze(1), z2.unsqueeze(0), dim=-1) / tau     # (B, B)
+    info_nce = (torch.logsumexp(sim, dim=1) - torch.diag(sim)).mean()
+    d = torch.cdist(z1, z2)
+    pos = d.diag()
+    neg = (d + torch.eye(d.shape[0], dtype=d.dtype) * 1e9).min(dim=1).values
+    triplet = torch.clamp(pos - neg + margin, min=0).mean()
+    return info_nce + triplet, sim
+
+
+def _rbf_features(torch, x, n=4, gamma=2.0):
+    gx, gy = torch.meshgrid(torch.linspace(-1, 1, n, dtype=x.dtype), torch.linspace(-1, 1, n, dtype=x.dtype),
+                            indexing="ij")
+    centres = torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)                    # (n*n, 2)
+    return torch.exp(-gamma * torch.cdist(x, centres) ** 2)
+
+
+def _contrastive_facts(out, torch):
+    decreasing(out["losses"], 0.9)
+    assert out["rbf"].shape == (30, 16) and (out["rbf"] > 0).all()
+    gradcheck(torch, lambda a, b, W: _contrastive(torch, a, b, W)[0], (4, 3), (4, 3), (3, 2))
+    gradcheck(torch, lambda x: _rbf_features(torch, x, 3).sum(), (5, 2))
+
+
+@program(_contrastive_facts, rtol=1e-8, atol=1e-10)
+def contrastive_cosine_cdist(torch):
+    rng = np.random.default_rng(30)
+    B, D, E = 12, 6, 4
+    base = rng.standard_normal((B, D))
+    x1 = torch.tensor(base + 0.1 * rng.standard_normal((B, D)))
+    x2 = torch.tensor(base + 0.1 * rng.standard_normal((B, D)))
+    W = torch.tensor(rng.standard_normal((D, E)) * 0.3, requires_grad=True)
+    losses = []
+    for step in range(15):
+        loss, sim = _contrastive(torch, x1, x2, W)
+        W.grad = None
+        loss.backward()
+        with torch.no_grad():
+            W -= 0.5 * W.grad
+        losses.append(loss.item())
+    acc = (sim.argmax(1) == torch.arange(B)).double().mean().item()
+    pts = torch.tensor(rng.uniform(-1, 1, (30, 2)), requires_grad=True)
+    rbf = _rbf_features(torch, pts)
+    (rbf @ torch.linspace(0, 1, 16, dtype=torch.float64)).sum().backward()
+    return dict(losses=losses, W=W, sim=sim, acc=acc, rbf=rbf, gpts=pts.grad)
+
+
+# ==========================================================================
+# 34. attention with an additive relative-position bias via baddbmm, ALiBi-style
+# ==========================================================================
+def _biased_attention(torch, q, k, v, slopes):
+    BH, T, hd = q.shape
+    pos = torch.arange(T)
+    rel = (pos[None, :] - pos[:, None]).clamp(max=0).to(q.dtype)                 # (T, T), <= 0
+    bias = slopes.view(-1, 1, 1) * rel                                            # (BH, T, T)
+    scores = torch.baddbmm(bias, q, k.transpose(1, 2), beta=1.0, alpha=1 / math.sqrt(hd))
+    causal = torch.ones(T, T, dtype=torch.bool).triu(1)
+    return torch.bmm(scores.masked_fill(causal, float("-inf")).softmax(-1), v)
+
+
+def _baddbmm_facts(out, torch):
+    np.testing.assert_allclose(out["y"][:, 0], out["v0"], rtol=1e-12)               # first token sees itself
+    gradcheck(torch, lambda q, k, v, s: _biased_attention(torch, q, k, v, s).sum(), (2, 3, 2), (2, 3, 2), (2, 3, 2),
+              (2,))
+
+
+@program(_baddbmm_facts, rtol=1e-10, atol=1e-12)
+def alibi_attention_baddbmm(torch):
+    rng = np.random.default_rng(31)
+    BH, T, hd = 4, 6, 8
+    q, k, v = [torch.tensor(rng.standard_normal((BH, T, hd)), requires_grad=True) for _ in range(3)]
+    slopes = torch.tensor([2.0 ** -(i + 1) for i in range(BH)], dtype=torch.float64, requires_grad=True)
+    y = _biased_attention(torch, q, k, v, slopes)
+    (y ** 2).sum().backward()
+    return dict(y=y, v0=v[:, 0], gq=q.grad, gk=k.grad, gv=v.grad, gslopes=slopes.grad)
+
+
+# ==========================================================================
 # 32. retain_grad registered before a tensor hook: torch runs retains_grad hooks last,
 #     so .grad holds the hooked gradient whatever the registration order
 # ==========================================================================
@@ -1485,3 +1567,53 @@ def test_missing_inplace_methods(name):
     g_in, = tinygrad_cn.autograd.grad(y.sum(), a)
     g_out, = tinygrad_cn.autograd.grad(want.sum(), a)
     np.testing.assert_allclose(g_in.numpy(), g_out.numpy(), rtol=1e-15)
+
+
+def test_bucketize_isin_bincount_dtype():
+    tg = tinygrad_cn
+    b = tg.tensor([0.0, 1.0, 2.0])
+    assert tg.bucketize(tg.tensor([[0.5, 1.0, 3.0]]), b).tolist() == [[1, 1, 3]]
+    assert tg.bucketize(tg.tensor([0.5, 1.0, 3.0]), b, right=True).tolist() == [1, 2, 3]
+    assert tg.bucketize(tg.tensor([1.0]), b, out_int32=True).dtype == tg.int32
+    assert tg.isin(tg.tensor([[1, 2], [3, 4]]), tg.tensor([2, 4])).tolist() == [[False, True], [False, True]]
+    assert tg.isin(tg.tensor([1, 2]), tg.tensor([2]), invert=True).tolist() == [True, False]
+    idx = tg.tensor([0, 1, 1])
+    assert tg.bincount(idx).dtype == tg.int64
+    assert tg.bincount(idx, weights=tg.tensor([1.0, 2.0, 3.0])).dtype == tg.float32      # as torch
+    assert tg.bincount(idx, weights=tg.tensor([1, 2, 3])).dtype == tg.float64
+
+
+@pytest.mark.parametrize("op", ["addmm", "addmv", "addr", "baddbmm", "addbmm"])
+def test_beta_zero_gives_input_a_zero_gradient(op):
+    """torch: with beta=0 the input's values are ignored (nan too) but it still gets a zero gradient."""
+    tg = tinygrad_cn
+    shapes = {"addmm": ((2, 2), (2, 3), (3, 2)), "addmv": ((2,), (2, 3), (3,)), "addr": ((2, 3), (2,), (3,)),
+              "baddbmm": ((4, 2, 2), (4, 2, 3), (4, 3, 2)), "addbmm": ((2, 2), (4, 2, 3), (4, 3, 2))}[op]
+    inp = tg.full(shapes[0], float("nan"), dtype=tg.float64, requires_grad=True)
+    a, b = (tg.ones(s, dtype=tg.float64) for s in shapes[1:])
+    y = getattr(tg, op)(inp, a, b, beta=0)
+    assert not y.isnan().any()
+    y.sum().backward()
+    assert inp.grad is not None and (inp.grad == 0).all()
+
+
+def test_diag_meshgrid_cdist_cosine_similarity():
+    tg = tinygrad_cn
+    v = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    assert tg.diag(v, 1).tolist() == [[0, 1, 0], [0, 0, 2], [0, 0, 0]]
+    assert tg.diag(tg.diag(v, -1), -1).tolist() == [1, 2]
+    assert tg.autograd.gradgradcheck(lambda t: tg.diag(t, 1), [v])
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    assert tuple(tg.diag_embed(x, 1, 0, 2).shape) == (5, 2, 5, 3)
+    assert tg.autograd.gradcheck(lambda t: tg.diag_embed(t, -1, 1, 0), [x])
+    g = tg.meshgrid(tg.arange(3), tg.arange(2), indexing="xy")
+    assert g[0].tolist() == [[0, 1, 2], [0, 1, 2]] and g[1].tolist() == [[0, 0, 0], [1, 1, 1]]
+    with pytest.raises(RuntimeError, match="same dtype"):
+        tg.meshgrid(tg.arange(3), tg.tensor([1.0]))
+    p = tg.tensor([[0.0, 0.0], [3.0, 4.0]], dtype=tg.float64, requires_grad=True)
+    d = tg.cdist(p, p)
+    assert d.tolist() == [[0, 5], [5, 0]]
+    d.sum().backward()
+    assert not p.grad.isnan().any()                          # zero distances: zero gradient, not nan
+    c = tg.cosine_similarity(tg.tensor([[0.0, 0.0]]), tg.tensor([[1.0, 0.0]]))
+    assert c.tolist() == [0.0]

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
-from ..tensor import Tensor, tensor_method, _wrap_dim
+from ..tensor import Tensor, tensor_method, _wrap_dim, _EXPORTS
 from .movement import record_view
 from .pointwise import where, as_operand
 
@@ -734,7 +734,30 @@ def unique(input, sorted: bool = True, return_inverse: bool = False, return_coun
 def bincount(input, weights=None, minlength: int = 0):
     w = None if weights is None else weights._data
     r = np.bincount(input._data, w, minlength)
-    return _make(r if w is not None else r.astype(np.int64))
+    if w is None:
+        return _make(r.astype(np.int64))
+    return _make(r.astype(np.float32 if w.dtype == np.float32 else np.float64))  # torch: float32 stays
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False):
+    """Index of the bucket of each element: ``boundaries[i-1] < x <= boundaries[i]`` (``right=False``),
+    ``boundaries[i-1] <= x < boundaries[i]`` (``right=True``). ``boundaries`` is 1-D and sorted."""
+    if boundaries._data.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries._data.ndim})")
+    vals = input._data if isinstance(input, Tensor) else np.asarray(input)
+    r = np.searchsorted(boundaries._data, vals, side="right" if right else "left")
+    return _make(np.asarray(r).astype(np.int32 if out_int32 else np.int64))
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """Whether each element of ``elements`` is in ``test_elements`` (a bool tensor shaped as ``elements``)."""
+    e = elements._data if isinstance(elements, Tensor) else np.asarray(elements)
+    t = test_elements._data if isinstance(test_elements, Tensor) else np.asarray(test_elements)
+    return _make(np.asarray(np.isin(e, t, invert=invert)))
+
+
+_EXPORTS["bucketize"] = bucketize
+_EXPORTS["isin"] = isin
 
 
 @tensor_method("searchsorted", function=True)

@@ -12,7 +12,7 @@ import string
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor, tensor_method
+from ..tensor import Tensor, tensor_method, _EXPORTS
 
 _make = Tensor._make
 
@@ -231,8 +231,81 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
             raise RuntimeError(f"The expanded size of the tensor ({prod._data.shape[-1]}) must match the existing size "
                                f"({input._data.shape[-1]}) at non-singleton dimension 1.  Target sizes: "
                                f"{list(prod._data.shape)}.  Tensor sizes: {list(input._data.shape)}")
-        return prod
+        return _ignoring(input, prod)
     return (input * beta if beta != 1 else input) + prod
+
+
+def _ignoring(input, prod):
+    """``prod``, still connected to ``input`` with a zero gradient (torch gives input.grad = zeros when beta
+    = 0). masked_fill, not ``input * 0``, so that nan or inf in input does not leak."""
+    if not input.requires_grad:
+        return prod
+    return prod + input.masked_fill(Tensor._make(np.ones((), dtype=bool)), 0)
+
+
+def _scaled_sum(input, prod, beta, alpha):
+    """``beta * input + alpha * prod``; beta = 0 ignores input's values (nan and inf too), as torch."""
+    prod = prod * alpha if alpha != 1 else prod
+    if beta == 0:
+        shape = np.broadcast_shapes(input._data.shape, prod._data.shape)
+        if shape != prod._data.shape:
+            raise RuntimeError(f"The expanded size of the tensor must match the existing size. Target sizes: "
+                               f"{list(prod._data.shape)}.  Tensor sizes: {list(input._data.shape)}")
+        return _ignoring(input, prod)
+    return (input * beta if beta != 1 else input) + prod
+
+
+@tensor_method("baddbmm")
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (batch1 @ batch2)`` for batches of matrices."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+@tensor_method("addbmm")
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+@tensor_method("addmv")
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat @ vec)``."""
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+@tensor_method("addr")
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode=None):
+    """p-norm distances between the rows of ``x1`` (..., P, M) and of ``x2`` (..., R, M): (..., P, R).
+    Computed directly (never by the matmul expansion), so distances of 0 are exact."""
+    if x1._data.ndim < 2 or x2._data.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1._data.ndim}D")
+    if x1._data.shape[-1] != x2._data.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1._data.shape[-1]} "
+                           f"X2: {x2._data.shape[-1]}")
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """``x1 . x2 / (max(|x1|, eps) * max(|x2|, eps))`` along ``dim``. As in torch, the eps clamp does
+    not change the gradient (it is applied to the norms without recording)."""
+    x1, x2 = x1.broadcast_to(np.broadcast_shapes(x1._data.shape, x2._data.shape)), x2.broadcast_to(
+        np.broadcast_shapes(x1._data.shape, x2._data.shape))
+
+    def clamped_norm(x):
+        n = x.norm(2, dim=dim, keepdim=True)
+        return n + (n.clamp_min(eps) - n).detach()
+    return ((x1 / clamped_norm(x1)) * (x2 / clamped_norm(x2))).sum(dim)
+
+
+_EXPORTS["cdist"] = cdist
+_EXPORTS["cosine_similarity"] = cosine_similarity
 
 
 # -- einsum ------------------------------------------------------------------------

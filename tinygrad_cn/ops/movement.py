@@ -976,6 +976,55 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
     return record_view(input, Diagonal.apply(input, offset, d1, d2), lambda t: t.diagonal(offset, d1, d2))
 
 
+@tensor_method("diag_embed")
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """A tensor whose diagonals (``offset``, between dims ``dim1`` and ``dim2`` of the result) are the
+    last dim of ``input``; zeros elsewhere. The adjoint of ``diagonal``."""
+    n = input._data.ndim + 1
+    d1, d2 = _wrap_dim(dim1, n), _wrap_dim(dim2, n)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    offset = int(offset)
+    size = input._data.shape[-1] + abs(offset)
+    rest = iter(input._data.shape[:-1])
+    shape = tuple(size if i in (d1, d2) else next(rest) for i in range(n))
+    return DiagonalBackward.apply(input, shape, offset, d1, d2)
+
+
+@tensor_method("diag")
+def diag(input, diagonal: int = 0):
+    """A 1-D input becomes a square matrix with it on the ``diagonal``-th diagonal; a 2-D input gives
+    that diagonal (a copy, not a view, as torch)."""
+    if input._data.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input._data.ndim == 2:
+        return globals()["diagonal"](input, diagonal).clone()
+    raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " f"{input._data.ndim}D")
+
+
+def meshgrid(*tensors, indexing: str = "ij"):
+    """Coordinate grids from 1-D tensors (expanded views); ``indexing="xy"`` swaps the first two axes."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
+    if len({t._data.dtype for t in tensors}) > 1:
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    ts = [t.reshape(-1) for t in tensors]
+    shape = [t._data.shape[0] for t in ts]
+    n = len(ts)
+    grids = [t.reshape([-1 if j == i else 1 for j in range(n)]).expand(shape) for i, t in enumerate(ts)]
+    if indexing == "xy" and n >= 2:
+        grids = [g.transpose(0, 1) for g in grids]
+    return tuple(grids)
+
+
+_EXPORTS["meshgrid"] = meshgrid
+
+
 @tensor_method("trace")
 def trace(input):
     if input._data.ndim != 2:
