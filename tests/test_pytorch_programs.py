@@ -1466,11 +1466,7 @@ def _retain_order_facts(out, torch):
     np.testing.assert_allclose(out["h_grad"], 2 * out["plain"])
 
 
-_RETAIN_ORDER_BUG = pytest.mark.xfail(strict=True, reason="engine: retain_grad runs in registration order, "
-                                      "torch runs it after every tensor hook (.bugs/programs.md #1)")
-
-
-@program(_retain_order_facts, rtol=1e-12, atol=0, marks=(_RETAIN_ORDER_BUG,))
+@program(_retain_order_facts, rtol=1e-12, atol=0)
 def retain_grad_before_hook(torch):
     x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
     h = x * x

@@ -441,6 +441,7 @@ class Tensor:
                 _accumulate(t, grad, STATE.enabled)
             return None
 
+        retain.retains_grad = True
         self.grad_fn.register_prehook(self._output_nr, retain)
 
     def register_post_accumulate_grad_hook(self, hook: Callable[["Tensor"], None]):

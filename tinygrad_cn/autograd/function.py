@@ -45,7 +45,10 @@ class Node:
         if self._pre_hooks is None:
             self._pre_hooks = {}
         lst = self._pre_hooks.setdefault(output_nr, [])
-        lst.append(fn)
+        if lst and getattr(lst[-1], "retains_grad", False) and not getattr(fn, "retains_grad", False):
+            lst.insert(len(lst) - 1, fn)  # retain_grad sees the gradient after every other hook, as in torch
+        else:
+            lst.append(fn)
         return RemovableHandle(lst, fn)
 
     def __repr__(self) -> str:
