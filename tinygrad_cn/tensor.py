@@ -128,16 +128,12 @@ class Tensor:
 
     def __init__(self, *args, **kwargs):
         from .creation import _legacy_array
-        arr = _legacy_array(args, kwargs.pop("dtype", None), kwargs.pop("device", None))
-        self._data = arr
-        self._requires_grad = False
-        self._grad = self.grad_fn = self._x = None
-        self._output_nr = 0
-        self._vc = [0]
+        Tensor._init_like(self, _legacy_array(args, kwargs.pop("dtype", None), kwargs.pop("device", None)))
 
     @staticmethod
     def _make(arr: np.ndarray) -> "Tensor":
-        """Wrap an array without copying or checking: the op layer's constructor."""
+        """Wrap an array without copying or checking: the op layer's constructor
+        (``_init_like`` inlined: this is on every op's path)."""
         t = _new(Tensor)
         t._data = arr
         t._requires_grad = False
