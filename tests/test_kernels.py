@@ -243,7 +243,10 @@ def test_set_num_threads_validation(threads_restored):
     C.set_num_threads(1)
     assert C.get_num_threads() == 1
     C.set_num_threads(np.int64(2))
-    assert C.get_num_threads() == (2 if C.have_openmp() else 1)
+    # A build without OpenMP runs one thread and says so; the NumPy backend, like
+    # torch, reports the number it was given.
+    clamped = C.kernels.compiled and not C.have_openmp()
+    assert C.get_num_threads() == (1 if clamped else 2)
 
 
 def test_set_simd_level_validation(compiled):
