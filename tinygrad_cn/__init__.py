@@ -32,6 +32,7 @@ from .tensor import _EXPORTS
 from .legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
                      ByteTensor, BoolTensor, cuda, backends, set_default_device, get_default_device)
 from . import autograd
+from . import linalg
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly
 from ._C import show_config, set_num_threads, get_num_threads
 
