@@ -1142,3 +1142,154 @@ def heaviside(input, values):
     a, v = promote(input, values)
     x = _arr(a)
     return _make(_nd(np.where(x == 0, _arr(v), x > 0).astype(np.result_type(x, _arr(v)))))
+
+
+# -- special functions: erfinv, lgamma, digamma, polygamma ---------------------------------------
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
+
+
+def _erfinv(a: np.ndarray) -> np.ndarray:
+    """Giles' single-precision approximation, then two Newton steps. Past |y| = 0.5
+    the steps solve erfc(x) = 1 - |y|, which is exact near 1 where erf saturates."""
+    y = np.abs(a.astype(np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = -np.log((1 - y) * (1 + y))
+        small = w < 5
+        ws, wl = w - 2.5, np.sqrt(w) - 3
+        ps = np.polyval([2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+                         -0.00125372503, -0.00417768164, 0.246640727, 1.50140941], ws)
+        pl = np.polyval([-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                         -0.0076224613, 0.00943887047, 1.00167406, 2.83297682], wl)
+        x = np.where(small, ps, pl) * y
+        near_one = y > 0.5
+        c = 1 - y  # exact for y > 0.5
+        for _ in range(4):
+            # Newton on erf(x) = y, and on log erfc(x) = log(1 - y) past 0.5, nearly linear in the tail
+            dens = np.exp(-x * x) / _SQRT_PI_OVER_2
+            ec = _erfc_np(x)
+            step = np.where(near_one, (np.log(ec) - np.log(c)) * ec / dens, (y - _erf_np(x)) / dens)
+            x = np.where(np.isfinite(step), x + step, x)
+        x = np.where(y == 1, np.inf, np.where(y > 1, np.nan, x))
+    return (np.sign(a) * x).astype(a.dtype)
+
+
+def _erf_np(x):
+    return np.asarray(_erf_scalar(x), dtype=np.float64) if x.size else x
+
+
+def _erfc_np(x):
+    return np.asarray(_erfc_scalar(x), dtype=np.float64) if x.size else x
+
+
+Erfinv = _unary("erfinv", _erfinv, lambda y, g: g * (y * y).exp() * _SQRT_PI_OVER_2, saves="y",
+                doc="Inverse error function; ±inf at ±1, nan outside [-1, 1].")
+
+
+def _lgamma_scalar(v):
+    try:
+        return math.lgamma(v)
+    except ValueError:  # the poles 0, -1, -2, ...: torch gives inf
+        return math.inf
+
+
+_lgamma_u = np.frompyfunc(_lgamma_scalar, 1, 1)
+Lgamma = _unary("lgamma", lambda a: np.asarray(_lgamma_u(a), dtype=a.dtype) if a.size else a.copy(),
+                lambda x, g: g * x.digamma(), doc="log|Gamma(x)|; its derivative is digamma.")
+
+
+# Bernoulli numbers B_2, B_4, ..., B_16, for the asymptotic series of digamma and polygamma.
+_B2K = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def _digamma(a: np.ndarray) -> np.ndarray:
+    """psi(x): reflection below 1/2, the recurrence psi(x) = psi(x + 1) - 1/x up to
+    x >= 10, then log x - 1/(2x) - sum B_2k / (2k x^2k)."""
+    x = a.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reflect = x < 0.5
+        # psi(x) = psi(1 - x) - pi / tan(pi x); tan's value at the poles is garbage, masked below
+        shift = np.where(reflect, -np.pi / np.tan(np.pi * x), 0.0)
+        z = np.where(reflect, 1 - x, x)
+        acc = np.zeros_like(z)
+        while True:
+            low = z < 10
+            if not low.any():
+                break
+            acc -= np.where(low, 1 / z, 0.0)
+            z = np.where(low, z + 1, z)
+        inv2 = 1 / (z * z)
+        series = np.polyval([b / (2 * k + 2) for k, b in reversed(list(enumerate(_B2K)))], inv2) * inv2
+        r = np.log(z) - 0.5 / z - series + acc + shift
+        r = np.where(x == 0, -np.inf, r)
+        r = np.where((x < 0) & (x == np.floor(x)), np.nan, r)  # torch: nan at negative integers
+        r = np.where(x == np.inf, np.inf, r)
+    return r.astype(a.dtype)
+
+
+Digamma = _unary("digamma", _digamma, lambda x, g: g * polygamma(1, x),
+                 doc="The logarithmic derivative of Gamma; -inf at 0, nan at negative integers.")
+tensor_method("psi")(Tensor.digamma)
+
+
+def _polygamma(n: int, a: np.ndarray) -> np.ndarray:
+    """psi^(n)(x) = (-1)^(n+1) n! sum_k 1/(x+k)^(n+1) for n >= 1: the recurrence up to
+    x >= 10, then the asymptotic series (n-1)!/x^n + n!/(2x^(n+1)) + sum B_2k (2k+n-1)!/((2k)! x^(2k+n))."""
+    x = a.astype(np.float64)
+    sign = 1.0 if n % 2 else -1.0
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        reflect = (x < 0) & (n == 1)
+        # trigamma: psi1(x) + psi1(1 - x) = pi^2 / sin^2(pi x)
+        extra = np.where(reflect, (np.pi / np.sin(np.pi * x)) ** 2, 0.0)
+        # the recurrence needs -x steps: far below zero (n >= 2) the result is left nan
+        z = np.where(reflect, 1 - x, np.where(x < -1e5, np.nan, x))
+        acc = np.zeros_like(z)
+        nf = math.factorial(n)
+        while True:
+            low = z < 10
+            if not low.any():
+                break
+            acc += np.where(low, nf / z ** (n + 1), 0.0)
+            z = np.where(low, z + 1, z)
+        series = math.factorial(n - 1) / z ** n + nf / (2 * z ** (n + 1))
+        for k, b in enumerate(_B2K, 1):
+            series = series + b * math.factorial(2 * k + n - 1) / math.factorial(2 * k) / z ** (2 * k + n)
+        r = sign * (acc + series)
+        r = np.where(reflect, extra - r, r)
+        r = np.where((x <= 0) & (x == np.floor(x)), np.inf if n % 2 else -np.inf, r)  # the poles, as torch
+    return r.astype(a.dtype)
+
+
+class Polygamma(Function):
+    """The n-th derivative of digamma; its gradient is polygamma(n + 1)."""
+
+    @staticmethod
+    def forward(ctx, x, n):
+        ctx.save_for_backward(x)
+        ctx.n = n
+        return _nd(_digamma(x._data) if n == 0 else _polygamma(n, x._data))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * polygamma(ctx.n + 1, x), None
+
+
+def polygamma(n: int, input, *, out=None):
+    """The n-th derivative of digamma (n >= 0).
+
+    Example::
+
+        >>> tinygrad_cn.polygamma(1, tinygrad_cn.tensor([1.0]))  # pi^2 / 6
+        tensor([1.6449])
+    """
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return _out(Polygamma.apply(float_input(input), int(n)), out)
+
+
+tensor_method("polygamma")(polygamma)  # torch.polygamma(n, input) ...
+
+
+@tensor_method("polygamma", function=False)
+def _polygamma_method(self, n):  # ... but Tensor.polygamma(n)
+    return polygamma(n, self)
