@@ -427,3 +427,21 @@ def tensordot(a, b, dims=2):
         sb[j] = sa[i]
     out = [c for k, c in enumerate(sa) if k not in ax_a] + [c for k, c in enumerate(sb) if k not in ax_b]
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+@tensor_method("kron")
+def kron(input, other):
+    """Kronecker product: out[i*m + k] = input[i] * other[k] in every dim (the shorter
+    shape padded with leading ones), as a broadcast product reshaped.
+
+    Example::
+
+        >>> tinygrad_cn.kron(tinygrad_cn.tensor([1., 2.]), tinygrad_cn.tensor([1., 10.]))
+        tensor([ 1., 10.,  2., 20.])
+    """
+    n = max(input._data.ndim, other._data.ndim)
+    sa = (1,) * (n - input._data.ndim) + input._data.shape
+    sb = (1,) * (n - other._data.ndim) + other._data.shape
+    a = input.reshape([s for d in sa for s in (d, 1)])  # (a0, 1, a1, 1, ...)
+    b = other.reshape([s for d in sb for s in (1, d)])  # (1, b0, 1, b1, ...)
+    return (a * b).reshape([x * y for x, y in zip(sa, sb)])

@@ -1030,3 +1030,89 @@ def trace(input):
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
     return diagonal(input).sum()
+
+
+@tensor_method("diff")
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
+    """n-th forward difference along ``dim``, after joining ``prepend`` and ``append``
+    (bool inputs: xor, as torch).
+
+    Example::
+
+        >>> tinygrad_cn.tensor([1., 4., 9.]).diff()
+        tensor([3., 5.])
+    """
+    if input._data.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = _wrap_dim(dim, input._data.ndim)
+    parts = []
+    for extra in (prepend, append):
+        if extra is not None and extra._data.ndim == 0:  # a scalar tensor becomes one slice along dim
+            shape = list(input._data.shape)
+            shape[d] = 1
+            extra = extra.expand(shape)
+        parts.append(extra)
+    x = cat([t for t in (parts[0], input, parts[1]) if t is not None], d) if prepend is not None or \
+        append is not None else input
+    for _ in range(n):
+        m = x._data.shape[d]
+        if m == 0:
+            break
+        hi, lo = x.narrow(d, 1, m - 1), x.narrow(d, 0, m - 1)
+        x = (hi != lo) if x._data.dtype == np.bool_ else hi - lo
+    return x
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix of the given 0-, 1- or 2-D tensors (1-D ones are rows).
+
+    Example::
+
+        >>> tinygrad_cn.block_diag(tinygrad_cn.tensor([[1., 2.]]), tinygrad_cn.tensor(3.))
+        tensor([[1., 2., 0.],
+                [0., 0., 3.]])
+    """
+    from .. import _dtype
+    mats = []
+    for i, t in enumerate(tensors):
+        nd = t._data.ndim
+        if nd > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} has "
+                               f"{nd} dimensions")
+        mats.append(t.reshape(1, 1) if nd == 0 else t.reshape(1, -1) if nd == 1 else t)
+    if not mats:
+        return Tensor._make(np.zeros((1, 0), dtype=_dtype.get_default_dtype().np))
+    dt = mats[0].dtype
+    for m in mats[1:]:
+        dt = _dtype.promote_types(dt, m.dtype)
+    mats = [m if m.dtype == dt else m.to(dt) for m in mats]
+    total = sum(m._data.shape[1] for m in mats)
+    rows, col = [], 0
+    for m in mats:
+        r, c = m._data.shape
+        rows.append(cat([m.new_zeros((r, col)), m, m.new_zeros((r, total - col - c))], 1))
+        col += c
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors):
+    """All tuples of one element from each 1-D tensor, as rows (meshgrid 'ij' order).
+
+    Example::
+
+        >>> tinygrad_cn.cartesian_prod(tinygrad_cn.tensor([1, 2]), tinygrad_cn.tensor([3, 4]))
+        tensor([[1, 3],
+                [1, 4],
+                [2, 3],
+                [2, 4]])
+    """
+    for t in tensors:
+        if t._data.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t._data.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+_EXPORTS["block_diag"] = block_diag
+_EXPORTS["cartesian_prod"] = cartesian_prod

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
-from ..tensor import Tensor, tensor_method, _wrap_dim
+from ..tensor import Tensor, tensor_method, _wrap_dim, _EXPORTS
 from ..tensor import wrap_dims
 from .pointwise import where, float_input, _out, maximum, minimum, Constant
 
@@ -697,3 +697,196 @@ def log_softmax(input, dim=None, dtype=None):
     if x._data.ndim == 0:
         return LogSoftmax.apply(x.reshape(1), 0).reshape(())
     return LogSoftmax.apply(x, d)
+
+
+# -- cummax / cummin / logcumsumexp -------------------------------------------------
+cummax_result = namedtuple("cummax", ["values", "indices"])
+cummin_result = namedtuple("cummin", ["values", "indices"])
+
+
+def _cum_extreme_indices(a: np.ndarray, d: int, largest: bool) -> np.ndarray:
+    """torch's scan: a later element equal to the running extreme takes over its index,
+    and so does every NaN (which then stays the extreme)."""
+    x = np.moveaxis(a, d, -1)
+    idx = np.empty(x.shape, dtype=np.int64)
+    if x.shape[-1] == 0:
+        return np.moveaxis(idx, -1, d)
+    best = x[..., 0].copy()
+    cur = np.zeros(x.shape[:-1], dtype=np.int64)
+    floating = a.dtype.kind == "f"
+    with np.errstate(invalid="ignore"):
+        for i in range(x.shape[-1]):
+            v = x[..., i]
+            take = (v >= best) if largest else (v <= best)
+            if floating:
+                take = np.isnan(v) | (take & ~np.isnan(best))
+            best = np.where(take, v, best)
+            cur = np.where(take, i, cur)
+            idx[..., i] = cur
+    return np.moveaxis(idx, -1, d)
+
+
+def _cum_extreme(input, dim, largest, result):
+    if input._data.ndim == 0:
+        return result(input.clone(), _make(np.zeros((), dtype=np.int64)))
+    d = _wrap_dim(dim, input._data.ndim)
+    idx = _make(_cum_extreme_indices(input._data, d, largest))
+    # values gathered at the indices: the gradient goes to the positions that won, as torch
+    return result(input.gather(d, idx), idx)
+
+
+@tensor_method("cummax")
+def cummax(input, dim: int):
+    """Running maximum along ``dim`` and the index where it was reached (a named tuple).
+
+    Example::
+
+        >>> tinygrad_cn.tensor([1., 3., 2., 3.]).cummax(0).indices
+        tensor([0, 1, 1, 3])
+    """
+    return _cum_extreme(input, dim, True, cummax_result)
+
+
+@tensor_method("cummin")
+def cummin(input, dim: int):
+    """Running minimum along ``dim`` and the index where it was reached (a named tuple)."""
+    return _cum_extreme(input, dim, False, cummin_result)
+
+
+class Logcumsumexp(Function):
+    """y_j = log sum_{i<=j} exp(x_i) by ``np.logaddexp.accumulate`` (stable at any scale).
+    gx_i = sum_{j>=i} g_j exp(x_i - y_j); every factor exp(x_i - y_j) <= 1, so up to
+    ``_LCSE_DENSE`` elements it is summed as a masked n x n product (exact to any order);
+    longer scans sum in log space over the positive and negative parts of g, as torch
+    (O(n), right to first order, but its own derivative is not yet exact)."""
+
+    @staticmethod
+    def forward(ctx, x, d):
+        y = _make(np.logaddexp.accumulate(x._data, axis=d) if x._data.shape[d] else x._data.copy())
+        ctx.save_for_backward(x, y)
+        ctx.dim = d
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        d = ctx.dim
+        n = x._data.shape[d]
+        if n <= _LCSE_DENSE:
+            xm, ym, gm = x.movedim(d, -1), y.movedim(d, -1), g.movedim(d, -1)
+            upper = _make(np.triu(np.ones((n, n), dtype=bool)))  # [i, j]: j >= i
+            w = where(upper, xm.unsqueeze(-1) - ym.unsqueeze(-2), float("-inf")).exp()
+            return (w * gm.unsqueeze(-2)).sum(-1).movedim(-1, d), None
+
+        def part(h):  # log of the positive values of h, -inf elsewhere (no log(0) evaluated)
+            pos = h > 0
+            return where(pos, where(pos, h, 1.0).log(), float("-inf"))
+
+        def rev(t):  # reversed logcumsumexp: log sum_{j >= i} exp(t_j)
+            return Logcumsumexp.apply(t.flip(d), d).flip(d)
+
+        return (x + rev(part(g) - y)).exp() - (x + rev(part(-g) - y)).exp(), None
+
+
+_LCSE_DENSE = 256
+
+
+@tensor_method("logcumsumexp")
+def logcumsumexp(input, dim: int, *, out=None):
+    """log(cumsum(exp(x))) along ``dim``, computed stably.
+
+    Example::
+
+        >>> tinygrad_cn.tensor([0., 0.]).logcumsumexp(0)
+        tensor([0.0000, 0.6931])
+    """
+    x = float_input(input)
+    if x._data.ndim == 0:
+        return _out(x.clone(), out)
+    return _out(Logcumsumexp.apply(x, _wrap_dim(dim, x._data.ndim)), out)
+
+
+# -- trapezoid, histc, renorm ---------------------------------------------------------
+def trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """Trapezoid rule along ``dim``: spacing ``dx`` (default 1), or sample points ``x``
+    (1-D along ``dim``, or broadcastable to ``y``).
+
+    Example::
+
+        >>> tinygrad_cn.trapezoid(tinygrad_cn.tensor([1., 2., 3.]))
+        tensor(4.)
+    """
+    if not isinstance(y, Tensor):
+        raise TypeError(f"trapezoid(): argument 'y' must be Tensor, not {type(y).__name__}")
+    d = _wrap_dim(dim, y._data.ndim)
+    n = y._data.shape[d]
+    if n == 0:
+        return y.sum(d)
+    mids = (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1)) / 2
+    if x is None:
+        return mids.sum(d) * (1 if dx is None else dx)
+    if x._data.ndim == 1:
+        if x._data.shape[0] != n:
+            raise RuntimeError(f"trapezoid: There must be one `x` value for each sample point")
+        dxs = x.diff().reshape([-1] + [1] * (y._data.ndim - 1 - d))
+    else:
+        dxs = x.diff(dim=dim)
+    return (mids * dxs).sum(d)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1):
+    """Running trapezoid rule along ``dim`` (one element shorter than ``y``)."""
+    d = _wrap_dim(dim, y._data.ndim)
+    n = y._data.shape[d]
+    mids = (y.narrow(d, 1, max(n - 1, 0)) + y.narrow(d, 0, max(n - 1, 0))) / 2
+    if x is None:
+        return (mids * (1 if dx is None else dx)).cumsum(d)
+    dxs = x.diff().reshape([-1] + [1] * (y._data.ndim - 1 - d)) if x._data.ndim == 1 else x.diff(dim=dim)
+    return (mids * dxs).cumsum(d)
+
+
+_EXPORTS["trapezoid"] = trapezoid
+_EXPORTS["trapz"] = trapezoid
+_EXPORTS["cumulative_trapezoid"] = cumulative_trapezoid
+
+
+@tensor_method("histc")
+def histc(input, bins: int = 100, min=0, max=0, *, out=None):
+    """Histogram of ``bins`` equal bins over [min, max] (the data's range when
+    min == max); values outside are ignored. Not differentiable, as in torch.
+
+    Example::
+
+        >>> tinygrad_cn.histc(tinygrad_cn.tensor([1., 2., 1.]), bins=4, min=0, max=3)
+        tensor([0., 2., 1., 0.])
+    """
+    a = input._data
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"\"histogram_cpu\" not implemented for '{_type_name(input)}'")
+    if bins <= 0:
+        raise RuntimeError("torch.histc: bins must be > 0, but got %d for dimension 0" % bins)
+    lo, hi = float(min), float(max)
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    v = a[(a >= lo) & (a <= hi)].astype(np.float64)
+    # torch's bin: floor((v - min) * bins / (max - min)), the right edge in the last bin
+    pos = np.minimum(((v - lo) * bins / (hi - lo)).astype(np.int64), bins - 1)
+    return _out(_make(np.bincount(pos, minlength=bins).astype(a.dtype)), out)
+
+
+@tensor_method("renorm")
+def renorm(input, p, dim: int, maxnorm):
+    """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` is scaled to norm
+    ``maxnorm`` (by maxnorm / (norm + 1e-7), as torch); the others are unchanged."""
+    if p <= 0:
+        raise RuntimeError(f"renorm: non-positive-norm not supported")
+    if input._data.ndim <= 1:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input._data.ndim} dimensions")
+    d = _wrap_dim(dim, input._data.ndim)
+    others = tuple(i for i in range(input._data.ndim) if i != d)
+    norms = norm(input, p, others, keepdim=True)
+    return input * where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
