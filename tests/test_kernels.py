@@ -608,3 +608,15 @@ def test_property_sigmoid_tanh_identities(data):
     t = kernels.tanh(x64 / 2)
     np.testing.assert_allclose(s, (1 + t) / 2, rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(kernels.tanh(-x), -kernels.tanh(x))
+
+
+def test_openmp_spin_is_short_by_default_and_user_setting_wins():
+    # Long-spinning OpenMP threads starve NumPy's BLAS threads on two cores; the
+    # default must be in place before the extension (and libgomp) loads.
+    code = "import os, tinygrad_cn; print(os.environ.get('GOMP_SPINCOUNT'))"
+    env = {k: v for k, v in os.environ.items() if k != "GOMP_SPINCOUNT"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "10000"
+    env["GOMP_SPINCOUNT"] = "123"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "123"
