@@ -100,9 +100,20 @@ def _nd(y) -> np.ndarray:
     return y if type(y) is np.ndarray else np.asarray(y)
 
 
-def _scalars(a, b) -> tuple:
-    """The non-tensor operands, which backward needs but saved tensors do not hold."""
-    return (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+def save_operands(ctx, a, b, keep_a=True, keep_b=True, *extra) -> None:
+    """Save a binary op's operands for backward: tensors as saved tensors (version
+    checked), Python scalars as they are. ``keep_*`` False skips a tensor that
+    backward will not need."""
+    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+    ctx.save_for_backward(a if ta and keep_a else None, b if tb and keep_b else None, *extra)
+    ctx.scalars = (None if ta else a, None if tb else b)
+
+
+def saved_operands(ctx) -> tuple:
+    """The operands ``save_operands`` kept, then any extra saved tensors."""
+    a, b, *extra = ctx.saved_tensors
+    sa, sb = ctx.scalars
+    return (sa if a is None else a, sb if b is None else b, *extra)
 
 
 def zeros_grad(g: Tensor) -> Tensor:
@@ -152,17 +163,12 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
-        # Each factor is needed only for the other's gradient.
-        ctx.save_for_backward(a if need_b and isinstance(a, Tensor) else None,
-                              b if need_a and isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
+        save_operands(ctx, a, b, need_b, need_a)  # each factor only for the other's gradient
         return _arr(a) * _arr(b)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad
         return (g * b if need_a else None), (g * a if need_b else None)
 
@@ -170,15 +176,12 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
+        save_operands(ctx, a, b)
         return np.true_divide(_arr(a), _arr(b))
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad
         return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
@@ -187,15 +190,12 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = _make(_nd(np.power(_arr(a), _arr(b))))
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None, y)
-        ctx.scalars = _scalars(a, b)
+        save_operands(ctx, a, b, True, True, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        a, b, y = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b, y = saved_operands(ctx)
         need_a, need_b = ctx.needs_input_grad
         ga = gb = None
         if need_a:
@@ -256,36 +256,24 @@ class Where(Function):
         return None, (where(c, g, 0.0) if need_a else None), (where(c, 0.0, g) if need_b else None)
 
 
-class Remainder(Function):
-    @staticmethod
+def _remainder_op(name, ufunc, rounding_mode, doc):
+    """a - b * round(a / b), with the quotient rounded by ``rounding_mode``;
+    its derivative in b is -round(a / b), piecewise constant."""
+
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
-        return np.remainder(_arr(a), _arr(b))
+        save_operands(ctx, a, b)
+        return ufunc(_arr(a), _arr(b))
 
-    @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
-        return g, (-g * div(a, b, rounding_mode="floor") if ctx.needs_input_grad[1] else None)
+        a, b = saved_operands(ctx)
+        return g, (-g * div(a, b, rounding_mode=rounding_mode) if ctx.needs_input_grad[1] else None)
+
+    return type(name, (Function,), {"__module__": __name__, "__doc__": doc, "forward": staticmethod(forward),
+                                    "backward": staticmethod(backward)})
 
 
-class Fmod(Function):
-    """C-style remainder: the result has the sign of the dividend."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
-        ctx.scalars = _scalars(a, b)
-        return np.fmod(_arr(a), _arr(b))
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
-        return g, (-g * div(a, b, rounding_mode="trunc") if ctx.needs_input_grad[1] else None)
+Remainder = _remainder_op("Remainder", np.remainder, "floor", "Python-style remainder: the sign of the divisor.")
+Fmod = _remainder_op("Fmod", np.fmod, "trunc", "C-style remainder: the result has the sign of the dividend.")
 
 
 class RoundedDiv(Function):
