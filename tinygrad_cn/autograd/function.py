@@ -265,32 +265,34 @@ class Function(Node, metaclass=FunctionMeta):
             t._data = out
             t._grad = t._x = None
             t._vc = [0]
+            t.grad_fn = None
+            t._output_nr = 0
+            t._requires_grad = False
             if state.inference:
                 t._extras.inference = True
-            if record and out.dtype.kind == "f" and ctx._non_diff is None:
-                t.grad_fn = ctx
-                t._output_nr = 0
-                t._requires_grad = True
-                _link(ctx, args, needs)
-                if ctx._to_save:
-                    ctx._saved = tuple([_pack(s, (t,)) for s in ctx._to_save])
-                    ctx._to_save = None
-                if state.anomaly:
-                    ctx._trace = traceback.format_stack()[:-1]
-            else:
-                t.grad_fn = None
-                t._output_nr = 0
-                t._requires_grad = False
+        elif type(out) is _Tensor and out.grad_fn is None and out._x is None and ctx._dirty is None \
+                and not any(out is a for a in args):
+            t = out  # a fresh tensor the forward made itself (ops that save their output)
+        else:
+            single = not isinstance(out, tuple)
+            outs = tuple(_as_output(o, args, ctx._dirty) for o in ((out,) if single else out))
+            if record:
+                _record(ctx, args, needs, outs)
             if prof is not None:
                 prof.end(cls.__name__, t0)
-            return t
-        single = not isinstance(out, tuple)
-        outs = tuple(_as_output(o, args, ctx._dirty) for o in ((out,) if single else out))
-        if record:
-            _record(ctx, args, needs, outs)
+            return outs[0] if single else outs
+        if record and t._data.dtype.kind == "f" and ctx._non_diff is None:
+            t.grad_fn = ctx
+            t._requires_grad = True
+            _link(ctx, args, needs)
+            if ctx._to_save:
+                ctx._saved = tuple([_pack(s, (t,)) for s in ctx._to_save])
+                ctx._to_save = None
+            if state.anomaly:
+                ctx._trace = traceback.format_stack()[:-1]
         if prof is not None:
             prof.end(cls.__name__, t0)
-        return outs[0] if single else outs
+        return t
 
     @classmethod
     def _run_forward(cls, ctx, args, kwargs):
