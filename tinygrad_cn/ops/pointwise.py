@@ -80,6 +80,19 @@ def promote(a, b, dt=None):
     return _to(a, dt), _to(b, dt)
 
 
+def float_result_type(a, b):
+    """The dtype of a binary op whose result is always floating (true division,
+    xlogy, copysign): torch's result type, or the default float for integers."""
+    dt = _dtype.result_type(as_operand(a), as_operand(b))
+    return dt if dt.is_floating_point else _dtype.get_default_dtype()
+
+
+def float_tensors(a, b):
+    """Both operands as tensors of their floating result dtype."""
+    dt = float_result_type(a, b)
+    return tuple(v if isinstance(v, Tensor) else _make(np.asarray(v, dtype=dt.np)) for v in promote(a, b, dt))
+
+
 def _to(x, dt):
     if isinstance(x, Tensor):
         return x if x._data.dtype == dt.np else cast(x, dt)
@@ -372,10 +385,7 @@ def div(input, other, *, rounding_mode=None, out=None):
         a, b = promote(input, other)
         _check_not_bool(f"div_{rounding_mode}_cpu", a, b)
         return _out(_apply(RoundedDiv, a, b, rounding_mode), out)
-    dt = _dtype.result_type(as_operand(input), as_operand(other))
-    if not dt.is_floating_point:
-        dt = _dtype.get_default_dtype()
-    return _out(_apply(Div, *promote(input, other, dt)), out)
+    return _out(_apply(Div, *promote(input, other, float_result_type(input, other))), out)
 
 
 @tensor_method("floor_divide", "__floordiv__")
@@ -955,11 +965,7 @@ def logaddexp(input, other):
 @tensor_method("xlogy")
 def xlogy(input, other):
     """x * log(y), defined as 0 where x == 0 (as torch)."""
-    dt = _dtype.result_type(as_operand(input), as_operand(other))
-    if not dt.is_floating_point:
-        dt = _dtype.get_default_dtype()
-    x, y = (v if isinstance(v, Tensor) else _make(np.asarray(v, dtype=dt.np)) for v in promote(input, other, dt))
-    return _apply(Xlogy, x, y)
+    return _apply(Xlogy, *float_tensors(input, other))
 
 
 class Xlogy(Function):
@@ -1076,11 +1082,7 @@ class Logit(Function):
 @tensor_method("copysign")
 def copysign(input, other):
     """|input| with the sign of other (-0.0 counts as negative); no gradient for other, as torch."""
-    dt = _dtype.result_type(as_operand(input), as_operand(other))
-    if not dt.is_floating_point:
-        dt = _dtype.get_default_dtype()
-    a, b = (v if isinstance(v, Tensor) else _make(np.asarray(v, dtype=dt.np)) for v in promote(input, other, dt))
-    return _apply(Copysign, a, b)
+    return _apply(Copysign, *float_tensors(input, other))
 
 
 class Copysign(Function):
