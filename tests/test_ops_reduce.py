@@ -421,3 +421,14 @@ def test_argmax_and_indices_of_ties_match_torch():
     for fn in (lambda m, x: x.argmax(1), lambda m, x: x.argmin(1), lambda m, x: x.max(1).indices,
                lambda m, x: x.min(1).indices, lambda m, x: x.argmax(), lambda m, x: x[:2].argmin(0)):
         assert fn(tg, tg.tensor(arr)).tolist() == fn(torch, torch.tensor(arr)).tolist()
+
+
+def test_nuclear_norm_is_the_sum_of_singular_values_with_its_gradient():
+    a = np.random.default_rng(7).standard_normal((3, 4))
+    x = tg.tensor(a, dtype=tg.float64, requires_grad=True)
+    r = x.norm(p="nuc")
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(r.item(), s.sum(), rtol=1e-12)
+    r.backward()
+    np.testing.assert_allclose(x.grad.numpy(), u @ vh, rtol=1e-10, atol=1e-12)  # d sum(s) / dA = U V^T
+    assert tg.autograd.gradcheck(lambda t: t.norm(p="nuc"), (tg.tensor(a, requires_grad=True),))

@@ -460,11 +460,12 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, dtype=None):
     if x._data.dtype.kind != "f":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
                            f"Got {_type_name(x)}")
+    if p == "nuc":  # a matrix norm: the sum of singular values
+        from ..linalg import matrix_norm
+        return matrix_norm(x, "nuc", dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
     axes = wrap_dims(dim, x._data.ndim)
     if p in ("fro", 2, 2.0):
         return Norm2.apply(x, axes, keepdim)
-    if p == "nuc":
-        raise NotImplementedError("nuclear norm is not supported")
     p = float(p)
     if p == 0:  # a count: piecewise constant, zero gradient
         return Constant.apply(x, np.asarray(np.sum(x._data != 0, axis=axes, keepdims=keepdim), dtype=x._data.dtype),
