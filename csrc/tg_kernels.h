@@ -105,6 +105,35 @@ void tg_sigmoid_backward_f64(const double *y, const double *gout, double *gin, i
 void tg_tanh_backward_f32(const float *y, const float *gout, float *gin, int64_t n);
 void tg_tanh_backward_f64(const double *y, const double *gout, double *gin, int64_t n);
 
+/* ------------------------------------------------------------------------ */
+/* GEMM (csrc/gemm.c)                                                        */
+/* ------------------------------------------------------------------------ */
+/* C = alpha * A @ B + beta * C with A m x k, B k x n, C m x n. Element (i, j)
+ * of X is X[i * rsx + j * csx]: strides in elements, any sign, so a
+ * transposed operand is the same call with its two strides swapped. C must
+ * not overlap A or B. beta == 0 never reads C (NaN/inf there are ignored).
+ * m or n <= 0 does nothing; k <= 0 sets C = beta * C.
+ * Packed BLIS-style kernel, SIMD level from tg_simd_level(); the ic loop runs
+ * on tg_get_num_threads() threads when m*n*k > TG_GEMM_PAR_MIN_FLOPS. k is
+ * never split, so results do not depend on the thread count.
+ * Returns 0, or -1 when a packing buffer could not be allocated. */
+#define TG_GEMM_PAR_MIN_FLOPS ((int64_t)262144)
+
+int tg_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
+             const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc);
+int tg_dgemm(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa, int64_t csa,
+             const double *b, int64_t rsb, int64_t csb, double beta, double *c, int64_t rsc, int64_t csc);
+
+/* `batch` independent products; matrix i uses a + i*bsa, b + i*bsb,
+ * c + i*bsc (batch stride 0 broadcasts an operand; C's batch stride must
+ * not make two products write the same elements). */
+int tg_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t bsa,
+                     int64_t rsa, int64_t csa, const float *b, int64_t bsb, int64_t rsb, int64_t csb, float beta,
+                     float *c, int64_t bsc, int64_t rsc, int64_t csc);
+int tg_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t bsa,
+                     int64_t rsa, int64_t csa, const double *b, int64_t bsb, int64_t rsb, int64_t csb, double beta,
+                     double *c, int64_t bsc, int64_t rsc, int64_t csc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,8 @@
     gx = kernels.sigmoid_backward(y, gy)
 
 ``kernels`` is a module-like namespace holding ``exp, sigmoid, tanh, relu,
-relu_backward, sigmoid_backward, tanh_backward`` and ``compiled`` (bool).
+relu_backward, sigmoid_backward, tanh_backward, gemm, gemm_batched`` and
+``compiled`` (bool).
 When the compiled extension ``tinygrad_cn._C._kernels`` is importable and
 ``TINYGRAD_CN_NO_C`` is not set, the functions are the compiled ones
 (float32/float64 go to C; any other dtype falls back to NumPy inside the
@@ -49,6 +50,8 @@ KERNEL_NAMES = (
     "relu_backward",
     "sigmoid_backward",
     "tanh_backward",
+    "gemm",
+    "gemm_batched",
 )
 
 

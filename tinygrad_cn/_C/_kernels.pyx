@@ -273,3 +273,10 @@ def set_num_threads(int n):
 def get_num_threads():
     """Threads used by parallel kernels (1 without OpenMP)."""
     return tg_get_num_threads()
+
+
+# --------------------------------------------------------------------------
+# GEMM
+# --------------------------------------------------------------------------
+
+include "_gemm.pxi"

@@ -14,7 +14,10 @@ import numpy as np
 #: This namespace is the pure-NumPy backend.
 compiled = False
 
-__all__ = ["exp", "sigmoid", "tanh", "relu", "relu_backward", "sigmoid_backward", "tanh_backward"]
+__all__ = [
+    "exp", "sigmoid", "tanh", "relu", "relu_backward", "sigmoid_backward", "tanh_backward",
+    "gemm", "gemm_batched",
+]
 
 
 def _finish(result, out, *inputs):
@@ -98,3 +101,60 @@ def tanh_backward(y, gout, out=None):
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         result = gout * (1 - y * y)
     return _finish(result, out)
+
+
+# --------------------------------------------------------------------------
+# GEMM
+# --------------------------------------------------------------------------
+
+_TORCH_DTYPE_NAMES = {
+    "float32": "float", "float64": "double", "float16": "Half", "int64": "long", "int32": "int",
+    "int16": "short", "int8": "signed char", "uint8": "unsigned char", "bool": "bool",
+}
+
+
+def _torch_dtype_name(dtype):
+    """torch's C++ name of a dtype (as in its dtype-mismatch messages)."""
+    name = np.dtype(dtype).name
+    return _TORCH_DTYPE_NAMES.get(name, name)
+
+
+def _gemm_check(a, b, nd, fn):
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.ndim != nd or b.ndim != nd:
+        raise RuntimeError("%s expects %d-D arrays, got %d-D and %d-D" % (fn, nd, a.ndim, b.ndim))
+    if a.dtype != b.dtype:
+        raise RuntimeError("expected m1 and m2 to have the same dtype, but got: %s != %s"
+                           % (_torch_dtype_name(a.dtype), _torch_dtype_name(b.dtype)))
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (%dx%d and %dx%d)"
+                           % (a.shape[-2], a.shape[-1], b.shape[-2], b.shape[-1]))
+    return a, b
+
+
+def _gemm_finish(r, out, alpha, beta):
+    if alpha != 1:
+        r = (r * alpha).astype(r.dtype, copy=False)
+    if out is None:
+        return r
+    if beta == 0:
+        out[...] = r
+    else:
+        out[...] = r + (out * beta).astype(out.dtype, copy=False)
+    return out
+
+
+def gemm(a, b, out=None, alpha=1.0, beta=0.0):
+    """alpha * a @ b + beta * out for 2-D arrays (a new array when out is
+    None; beta is then ignored; beta == 0 never reads out)."""
+    a, b = _gemm_check(a, b, 2, "gemm")
+    return _gemm_finish(np.matmul(a, b), out, alpha, beta)
+
+
+def gemm_batched(a, b, out=None, alpha=1.0, beta=0.0):
+    """Batched gemm of 3-D arrays whose batch sizes match or are 1."""
+    a, b = _gemm_check(a, b, 3, "gemm_batched")
+    if a.shape[0] != b.shape[0] and 1 not in (a.shape[0], b.shape[0]):
+        raise RuntimeError("batch dimensions cannot be broadcast (%d and %d)" % (a.shape[0], b.shape[0]))
+    return _gemm_finish(np.matmul(a, b), out, alpha, beta)

@@ -1,0 +1,254 @@
+/*
+ * gemm.c -- C = alpha * op(A) @ op(B) + beta * C, float32 and float64,
+ * arbitrary strides, BLIS structure (see gemm_impl.h), plus batched calls.
+ *
+ * Variants (register tile MR x NR, blocking KC / MC / NC):
+ *   avx512  f32  8 x 32  (16 zmm accumulators)   f64  8 x 16
+ *   avx2    f32  6 x 16  (12 ymm accumulators)   f64  6 x 8
+ *   generic f32  4 x 16  plain C loops           f64  4 x 8
+ * KC = 384, MC = 480 (f32) / 240 (f64), NC = 2048 (f32) / 1024 (f64).
+ * The variant follows tg_simd_level() on every call.
+ *
+ * Threads: the MC (ic) loop is split over tg_get_num_threads() threads when
+ * m*n*k > TG_GEMM_PAR_MIN_FLOPS (OpenBLAS keeps one thread up to 262144);
+ * packing B is split over the same threads. k is never split, so results
+ * are bit-identical for any thread count.
+ *
+ * Packing buffers are thread-local and kept between calls (grown on
+ * demand), so a call costs no malloc / page faults after the first.
+ */
+#include "tg_kernels.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_dispatch.h"
+
+typedef struct {
+    int64_t m, n, k;
+    double alpha, beta;
+    const void *a;
+    int64_t rsa, csa;
+    const void *b;
+    int64_t rsb, csb;
+    void *c;
+    int64_t rsc, csc;
+    int *status; /* set to -1 when a buffer cannot be allocated */
+} tg_gemm_args;
+
+/* ---- thread-local packing buffers --------------------------------------- */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_THREAD_LOCAL __thread
+#else
+#define TG_THREAD_LOCAL _Thread_local
+#endif
+
+static TG_THREAD_LOCAL void *tg_gemm_buf[2];
+static TG_THREAD_LOCAL size_t tg_gemm_buf_size[2];
+
+/* 64-byte aligned buffer `which` (0: A blocks, 1: B panels) of this thread,
+ * at least `size` bytes; NULL when out of memory. */
+static void *tg_gemm_buffer(int which, size_t size)
+{
+    if (size == 0)
+        size = 64;
+    if (tg_gemm_buf_size[which] < size) {
+        void *p = NULL;
+        size = (size + 4095) & ~(size_t)4095;
+        free(tg_gemm_buf[which]);
+        tg_gemm_buf[which] = NULL;
+        tg_gemm_buf_size[which] = 0;
+        if (posix_memalign(&p, 64, size) != 0)
+            return NULL;
+        tg_gemm_buf[which] = p;
+        tg_gemm_buf_size[which] = size;
+    }
+    return tg_gemm_buf[which];
+}
+
+/* ---- variants ----------------------------------------------------------- */
+
+/* generic: portable C (vectorised by the compiler for the baseline ISA) */
+#define TG_SUFFIX generic_f32
+#define TG_T float
+#define TG_MR 4
+#define TG_NR 16
+#define TG_VB 0
+#define TG_KC 384
+#define TG_MC 480
+#define TG_NC 2048
+#include "gemm_impl.h"
+
+#define TG_SUFFIX generic_f64
+#define TG_T double
+#define TG_MR 4
+#define TG_NR 8
+#define TG_VB 0
+#define TG_KC 384
+#define TG_MC 240
+#define TG_NC 1024
+#include "gemm_impl.h"
+
+#if TG_X86_DISPATCH
+TG_BEGIN_AVX2
+#define TG_SUFFIX avx2_f32
+#define TG_T float
+#define TG_MR 6
+#define TG_NR 16
+#define TG_VB 32
+#define TG_KC 384
+#define TG_MC 480
+#define TG_NC 2048
+#include "gemm_impl.h"
+
+#define TG_SUFFIX avx2_f64
+#define TG_T double
+#define TG_MR 6
+#define TG_NR 8
+#define TG_VB 32
+#define TG_KC 384
+#define TG_MC 240
+#define TG_NC 1024
+#include "gemm_impl.h"
+TG_END_TARGET
+
+TG_BEGIN_AVX512
+#define TG_SUFFIX avx512_f32
+#define TG_T float
+#define TG_MR 8
+#define TG_NR 32
+#define TG_VB 64
+#define TG_KC 384
+#define TG_MC 480
+#define TG_NC 2048
+#include "gemm_impl.h"
+
+#define TG_SUFFIX avx512_f64
+#define TG_T double
+#define TG_MR 8
+#define TG_NR 16
+#define TG_VB 64
+#define TG_KC 384
+#define TG_MC 240
+#define TG_NC 1024
+#include "gemm_impl.h"
+TG_END_TARGET
+#endif
+
+typedef void (*tg_gemm_fn)(const tg_gemm_args *, int);
+
+#if TG_X86_DISPATCH
+static const tg_gemm_fn tg_gemm_f32[TG_SIMD_NLEVELS] = {tg_gemm_generic_f32, tg_gemm_avx2_f32, tg_gemm_avx512_f32};
+static const tg_gemm_fn tg_gemm_f64[TG_SIMD_NLEVELS] = {tg_gemm_generic_f64, tg_gemm_avx2_f64, tg_gemm_avx512_f64};
+#else
+static const tg_gemm_fn tg_gemm_f32[TG_SIMD_NLEVELS] = {tg_gemm_generic_f32, tg_gemm_generic_f32,
+                                                        tg_gemm_generic_f32};
+static const tg_gemm_fn tg_gemm_f64[TG_SIMD_NLEVELS] = {tg_gemm_generic_f64, tg_gemm_generic_f64,
+                                                        tg_gemm_generic_f64};
+#endif
+
+/* ---- degenerate cases: k == 0 or alpha == 0 -> C = beta * C -------------- */
+
+#define TG_DEF_SCALE(NAME, T)                                                                                 \
+    static void NAME(int64_t m, int64_t n, T beta, T *c, int64_t rsc, int64_t csc)                            \
+    {                                                                                                          \
+        int64_t i, j;                                                                                          \
+        for (i = 0; i < m; ++i)                                                                                \
+            for (j = 0; j < n; ++j) {                                                                          \
+                T *p = c + i * rsc + j * csc;                                                                  \
+                *p = beta == (T)0 ? (T)0 : beta * *p;                                                          \
+            }                                                                                                  \
+    }
+TG_DEF_SCALE(tg_scale_f32, float)
+TG_DEF_SCALE(tg_scale_f64, double)
+
+/* ---- public entry points ------------------------------------------------- */
+
+static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
+{
+    double work = (double)m * (double)n * (double)k;
+    if (work <= (double)TG_GEMM_PAR_MIN_FLOPS)
+        return 1;
+    return tg_get_num_threads();
+}
+
+#define TG_DEF_GEMM(NAME, T, TABLE, SCALE)                                                                    \
+    int NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, const T *b,      \
+             int64_t rsb, int64_t csb, T beta, T *c, int64_t rsc, int64_t csc)                                 \
+    {                                                                                                          \
+        int status = 0;                                                                                        \
+        tg_gemm_args g;                                                                                        \
+        if (m <= 0 || n <= 0)                                                                                  \
+            return 0;                                                                                          \
+        if (k <= 0) {                                                                                          \
+            SCALE(m, n, beta, c, rsc, csc);                                                                    \
+            return 0;                                                                                          \
+        }                                                                                                      \
+        g.m = m;                                                                                               \
+        g.n = n;                                                                                               \
+        g.k = k;                                                                                               \
+        g.alpha = alpha;                                                                                       \
+        g.beta = beta;                                                                                         \
+        g.a = a;                                                                                               \
+        g.rsa = rsa;                                                                                           \
+        g.csa = csa;                                                                                           \
+        g.b = b;                                                                                               \
+        g.rsb = rsb;                                                                                           \
+        g.csb = csb;                                                                                           \
+        g.c = c;                                                                                               \
+        g.rsc = rsc;                                                                                           \
+        g.csc = csc;                                                                                           \
+        g.status = &status;                                                                                    \
+        TABLE[tg_simd_level()](&g, tg_gemm_threads(m, n, k));                                                  \
+        return status;                                                                                         \
+    }
+
+TG_DEF_GEMM(tg_sgemm, float, tg_gemm_f32, tg_scale_f32)
+TG_DEF_GEMM(tg_dgemm, double, tg_gemm_f64, tg_scale_f64)
+
+/* Batched: matrix b of the batch starts at a + b*bsa, b + b*bsb, c + b*bsc
+ * (a batch stride of 0 broadcasts that operand). Large matrices are done one
+ * after the other, each split over the threads; many small ones are split
+ * over the batch, one thread per matrix. */
+#define TG_DEF_GEMM_BATCHED(NAME, SINGLE, T)                                                                  \
+    int NAME(int64_t batch, int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t bsa, int64_t rsa,   \
+             int64_t csa, const T *b, int64_t bsb, int64_t rsb, int64_t csb, T beta, T *c, int64_t bsc,       \
+             int64_t rsc, int64_t csc)                                                                         \
+    {                                                                                                          \
+        int status = 0;                                                                                        \
+        int64_t i;                                                                                             \
+        int nth;                                                                                               \
+        if (batch <= 0 || m <= 0 || n <= 0)                                                                    \
+            return 0;                                                                                          \
+        nth = tg_gemm_threads(m, n, k);                                                                        \
+        if (nth > 1 || batch == 1 ||                                                                           \
+            (double)batch * (double)m * (double)n * (double)k <= (double)TG_GEMM_PAR_MIN_FLOPS) {              \
+            for (i = 0; i < batch; ++i) {                                                                      \
+                int rc = SINGLE(m, n, k, alpha, a + i * bsa, rsa, csa, b + i * bsb, rsb, csb, beta,           \
+                                c + i * bsc, rsc, csc);                                                        \
+                if (rc != 0)                                                                                   \
+                    status = rc;                                                                               \
+            }                                                                                                  \
+            return status;                                                                                     \
+        }                                                                                                      \
+        nth = tg_get_num_threads();                                                                            \
+        TG_BATCH_PARALLEL_FOR                                                                                  \
+        for (i = 0; i < batch; ++i) {                                                                          \
+            int rc = SINGLE(m, n, k, alpha, a + i * bsa, rsa, csa, b + i * bsb, rsb, csb, beta, c + i * bsc,  \
+                            rsc, csc);                                                                         \
+            if (rc != 0)                                                                                       \
+                status = rc;                                                                                   \
+        }                                                                                                      \
+        return status;                                                                                         \
+    }
+
+#ifdef TG_HAVE_OPENMP
+#define TG_BATCH_PARALLEL_FOR TG_PRAGMA(omp parallel for num_threads(nth) if (parallel : nth > 1) schedule(static))
+#else
+#define TG_BATCH_PARALLEL_FOR
+#endif
+
+TG_DEF_GEMM_BATCHED(tg_sgemm_batched, tg_sgemm, float)
+TG_DEF_GEMM_BATCHED(tg_dgemm_batched, tg_dgemm, double)

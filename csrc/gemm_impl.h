@@ -1,0 +1,279 @@
+/*
+ * gemm_impl.h -- body of the packed GEMM, included by gemm.c once per
+ * (ISA, element type) with
+ *
+ *     TG_SUFFIX    name suffix of this variant, e.g. avx512_f32
+ *     TG_T         element type (float or double)
+ *     TG_MR        rows of the register tile (A micro-panel height)
+ *     TG_NR        columns of the register tile (B micro-panel width)
+ *     TG_VB        vector size in bytes for GCC vector extensions; 0 means
+ *                  plain C loops (the portable generic micro-kernel)
+ *     TG_KC, TG_MC, TG_NC   cache blocking (TG_MC multiple of TG_MR,
+ *                  TG_NC multiple of TG_NR)
+ *
+ * Defines  static void tg_gemm_<suffix>(const tg_gemm_args *) (the driver
+ * for one matrix) and undefines the parameters again.
+ *
+ * Structure (BLIS): for each NC-wide column block jc of C, for each KC-deep
+ * slice pc of k, pack B[pc, jc] into NR-wide micro-panels (shared by all
+ * threads), then for each MC-tall row block ic (split over threads) pack
+ * A[ic, pc] into MR-tall micro-panels (thread-local) and run the register
+ * tile over every (jr, ir) pair. Edge micro-panels are zero-padded, so the
+ * micro-kernel always computes a full MR x NR tile; the write-back to C
+ * stores only the valid mr x nr part. k is never split between threads, so
+ * every element of C sees the same sequence of operations whatever the
+ * thread count.
+ */
+#ifndef TG_SUFFIX
+#error "define TG_SUFFIX before including gemm_impl.h"
+#endif
+
+#define TGN(name) TG_CAT(name, TG_SUFFIX)
+
+/* ---- packing ---------------------------------------------------------- */
+
+/* A[0:mc, 0:kc] (strides rsa, csa) -> MR-tall micro-panels, each stored
+ * k-major: panel[p * MR + i]. Rows past mc are zero. */
+static void TGN(tg_pack_a)(int64_t mc, int64_t kc, const TG_T *a, int64_t rsa, int64_t csa, TG_T *restrict dst)
+{
+    int64_t ir, p, i;
+    for (ir = 0; ir < mc; ir += TG_MR) {
+        int64_t mr = mc - ir < TG_MR ? mc - ir : TG_MR;
+        const TG_T *ap = a + ir * rsa;
+        if (mr == TG_MR && rsa == 1) {
+            for (p = 0; p < kc; ++p) {
+                const TG_T *src = ap + p * csa;
+                for (i = 0; i < TG_MR; ++i)
+                    dst[p * TG_MR + i] = src[i];
+            }
+        } else if (mr == TG_MR) {
+            for (p = 0; p < kc; ++p)
+                for (i = 0; i < TG_MR; ++i)
+                    dst[p * TG_MR + i] = ap[i * rsa + p * csa];
+        } else {
+            for (p = 0; p < kc; ++p) {
+                for (i = 0; i < mr; ++i)
+                    dst[p * TG_MR + i] = ap[i * rsa + p * csa];
+                for (; i < TG_MR; ++i)
+                    dst[p * TG_MR + i] = (TG_T)0;
+            }
+        }
+        dst += kc * TG_MR;
+    }
+}
+
+/* B[0:kc, 0:nc] (strides rsb, csb) -> NR-wide micro-panels, each stored
+ * k-major: panel[p * NR + j]. Columns past nc are zero. Panels [jr0, jr1)
+ * only (the caller splits them over threads). */
+static void TGN(tg_pack_b)(int64_t kc, int64_t nc, const TG_T *b, int64_t rsb, int64_t csb, TG_T *restrict dst,
+                           int64_t jp0, int64_t jp1)
+{
+    int64_t jp, p, j;
+    for (jp = jp0; jp < jp1; ++jp) {
+        int64_t jr = jp * TG_NR;
+        int64_t nr = nc - jr < TG_NR ? nc - jr : TG_NR;
+        const TG_T *bp = b + jr * csb;
+        TG_T *d = dst + jp * kc * TG_NR;
+        if (nr == TG_NR && csb == 1) {
+            for (p = 0; p < kc; ++p) {
+                const TG_T *src = bp + p * rsb;
+                for (j = 0; j < TG_NR; ++j)
+                    d[p * TG_NR + j] = src[j];
+            }
+        } else {
+            for (p = 0; p < kc; ++p) {
+                for (j = 0; j < nr; ++j)
+                    d[p * TG_NR + j] = bp[p * rsb + j * csb];
+                for (; j < TG_NR; ++j)
+                    d[p * TG_NR + j] = (TG_T)0;
+            }
+        }
+    }
+}
+
+/* ---- micro-kernel: acc[MR][NR] = sum_p a[p][:] (x) b[p][:] --------------- */
+
+#if TG_VB > 0
+#define TG_VL (TG_VB / (int)sizeof(TG_T))
+#define TG_NV (TG_NR / TG_VL)
+typedef TG_T TGN(tg_vec) __attribute__((vector_size(TG_VB)));
+
+static void TGN(tg_ukernel)(int64_t kc, const TG_T *restrict a, const TG_T *restrict b, TG_T *restrict acc)
+{
+    TGN(tg_vec) c[TG_MR][TG_NV];
+    int64_t p;
+    int i, v;
+    for (i = 0; i < TG_MR; ++i)
+        for (v = 0; v < TG_NV; ++v)
+            c[i][v] = (TGN(tg_vec)){0};
+    for (p = 0; p < kc; ++p) {
+        TGN(tg_vec) bv[TG_NV];
+        for (v = 0; v < TG_NV; ++v)
+            bv[v] = *(const TGN(tg_vec) *)(b + v * TG_VL);
+        for (i = 0; i < TG_MR; ++i) {
+            TG_T ai = a[i];
+            for (v = 0; v < TG_NV; ++v)
+                c[i][v] += ai * bv[v];
+        }
+        a += TG_MR;
+        b += TG_NR;
+    }
+    for (i = 0; i < TG_MR; ++i)
+        for (v = 0; v < TG_NV; ++v)
+            *(TGN(tg_vec) *)(acc + i * TG_NR + v * TG_VL) = c[i][v];
+}
+#undef TG_VL
+#undef TG_NV
+#else
+static void TGN(tg_ukernel)(int64_t kc, const TG_T *restrict a, const TG_T *restrict b, TG_T *restrict acc)
+{
+    TG_T c[TG_MR][TG_NR];
+    int64_t p;
+    int i, j;
+    for (i = 0; i < TG_MR; ++i)
+        for (j = 0; j < TG_NR; ++j)
+            c[i][j] = (TG_T)0;
+    for (p = 0; p < kc; ++p) {
+        for (i = 0; i < TG_MR; ++i) {
+            TG_T ai = a[i];
+            for (j = 0; j < TG_NR; ++j)
+                c[i][j] += ai * b[j];
+        }
+        a += TG_MR;
+        b += TG_NR;
+    }
+    for (i = 0; i < TG_MR; ++i)
+        for (j = 0; j < TG_NR; ++j)
+            acc[i * TG_NR + j] = c[i][j];
+}
+#endif
+
+/* C[0:mr, 0:nr] = alpha * acc + beta * C; beta == 0 never reads C. */
+static inline void TGN(tg_store)(int64_t mr, int64_t nr, const TG_T *restrict acc, TG_T alpha, TG_T beta,
+                                 TG_T *c, int64_t rsc, int64_t csc)
+{
+    int64_t i, j;
+    if (csc == 1) {
+        for (i = 0; i < mr; ++i) {
+            TG_T *ci = c + i * rsc;
+            const TG_T *ai = acc + i * TG_NR;
+            if (beta == (TG_T)0)
+                for (j = 0; j < nr; ++j)
+                    ci[j] = alpha * ai[j];
+            else if (beta == (TG_T)1)
+                for (j = 0; j < nr; ++j)
+                    ci[j] = alpha * ai[j] + ci[j];
+            else
+                for (j = 0; j < nr; ++j)
+                    ci[j] = alpha * ai[j] + beta * ci[j];
+        }
+    } else {
+        for (i = 0; i < mr; ++i) {
+            TG_T *ci = c + i * rsc;
+            const TG_T *ai = acc + i * TG_NR;
+            if (beta == (TG_T)0)
+                for (j = 0; j < nr; ++j)
+                    ci[j * csc] = alpha * ai[j];
+            else
+                for (j = 0; j < nr; ++j)
+                    ci[j * csc] = alpha * ai[j] + beta * ci[j * csc];
+        }
+    }
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+static void TGN(tg_gemm)(const tg_gemm_args *g, int nth)
+{
+    const int64_t m = g->m, n = g->n, k = g->k;
+    const TG_T alpha = (TG_T)g->alpha;
+    const TG_T beta = (TG_T)g->beta;
+    const TG_T *A = (const TG_T *)g->a;
+    const TG_T *B = (const TG_T *)g->b;
+    TG_T *C = (TG_T *)g->c;
+    const int64_t nc_max = n < TG_NC ? n : TG_NC;
+    const int64_t kc_max = k < TG_KC ? k : TG_KC;
+    int64_t mc, nblk;
+    TG_T *bpack;
+
+    /* Row blocks: at most MC tall, as many as a multiple of the thread count
+     * (so 2 threads get equal shares), each a multiple of MR. */
+    nblk = (m + TG_MC - 1) / TG_MC;
+    if (nth > 1) {
+        nblk = (nblk + nth - 1) / nth * nth;
+        if (nblk * TG_MR > m)
+            nblk = (m + TG_MR - 1) / TG_MR;
+    }
+    mc = (m + nblk - 1) / nblk;
+    mc = (mc + TG_MR - 1) / TG_MR * TG_MR;
+    nblk = (m + mc - 1) / mc;
+    if (nblk < nth)
+        nth = (int)nblk;
+    if (nth < 1)
+        nth = 1;
+
+    bpack = (TG_T *)tg_gemm_buffer(1, (size_t)kc_max * (size_t)((nc_max + TG_NR - 1) / TG_NR * TG_NR) * sizeof(TG_T));
+    if (bpack == NULL) {
+        g->status[0] = -1;
+        return;
+    }
+
+#ifdef TG_HAVE_OPENMP
+#pragma omp parallel num_threads(nth) if (parallel : nth > 1)
+#endif
+    {
+        int64_t jc, pc, ib, jp;
+        TG_T acc[TG_MR * TG_NR] __attribute__((aligned(64)));
+        TG_T *apack = (TG_T *)tg_gemm_buffer(0, (size_t)kc_max * (size_t)mc * sizeof(TG_T));
+        int ok = apack != NULL;
+        if (!ok)
+            g->status[0] = -1; /* benign race: every writer stores -1 */
+
+        for (jc = 0; jc < n; jc += TG_NC) {
+            int64_t nc = n - jc < TG_NC ? n - jc : TG_NC;
+            int64_t npan = (nc + TG_NR - 1) / TG_NR;
+            for (pc = 0; pc < k; pc += TG_KC) {
+                int64_t kc = k - pc < TG_KC ? k - pc : TG_KC;
+                TG_T beta_eff = pc == 0 ? beta : (TG_T)1;
+#ifdef TG_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+                for (jp = 0; jp < npan; ++jp)
+                    TGN(tg_pack_b)(kc, nc, B + pc * g->rsb + jc * g->csb, g->rsb, g->csb, bpack, jp, jp + 1);
+                /* implicit barrier: B packed */
+#ifdef TG_HAVE_OPENMP
+#pragma omp for schedule(static)
+#endif
+                for (ib = 0; ib < nblk; ++ib) {
+                    int64_t ic = ib * mc;
+                    int64_t mcc = m - ic < mc ? m - ic : mc;
+                    int64_t jr, ir;
+                    if (!ok)
+                        continue;
+                    TGN(tg_pack_a)(mcc, kc, A + ic * g->rsa + pc * g->csa, g->rsa, g->csa, apack);
+                    for (jr = 0; jr < nc; jr += TG_NR) {
+                        int64_t nr = nc - jr < TG_NR ? nc - jr : TG_NR;
+                        const TG_T *bp = bpack + (jr / TG_NR) * kc * TG_NR;
+                        for (ir = 0; ir < mcc; ir += TG_MR) {
+                            int64_t mr = mcc - ir < TG_MR ? mcc - ir : TG_MR;
+                            TGN(tg_ukernel)(kc, apack + (ir / TG_MR) * kc * TG_MR, bp, acc);
+                            TGN(tg_store)(mr, nr, acc, alpha, beta_eff, C + (ic + ir) * g->rsc + (jc + jr) * g->csc,
+                                          g->rsc, g->csc);
+                        }
+                    }
+                }
+                /* implicit barrier: nobody still reads bpack */
+            }
+        }
+    }
+}
+
+#undef TGN
+#undef TG_SUFFIX
+#undef TG_T
+#undef TG_MR
+#undef TG_NR
+#undef TG_VB
+#undef TG_KC
+#undef TG_MC
+#undef TG_NC

@@ -1,0 +1,291 @@
+"""GEMM kernels (kernels.gemm / kernels.gemm_batched) against np.matmul.
+
+Compiled-only checks run at every SIMD level this machine supports and skip
+when the extension is not in use (unless TINYGRAD_CN_REQUIRE_C=1), as in
+test_kernels.py. The reference backend is checked with the same cases.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+import tinygrad_cn._C as C
+from tinygrad_cn._C import kernels, reference
+
+try:
+    from hypothesis import given
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+LEVELS = ("generic", "avx2", "avx512")
+# Block sizes of the variants (gemm.c): MR in {4, 6, 8}, NR in {8, 16, 32},
+# KC = 384, MC in {240, 480}.
+EDGE_SIZES = (1, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 239, 241, 383, 384, 385, 479, 481)
+
+
+def _require_compiled():
+    if not kernels.compiled:
+        if os.environ.get("TINYGRAD_CN_REQUIRE_C", "") not in ("", "0"):
+            pytest.fail("compiled kernels required but not in use: %s" % C.show_config(False)["reason"])
+        pytest.skip("compiled extension not in use: %s" % C.show_config(False)["reason"])
+
+
+@pytest.fixture(params=LEVELS)
+def level(request):
+    _require_compiled()
+    if request.param not in C.simd_supported_levels():
+        pytest.skip("SIMD level %s not supported on this CPU" % request.param)
+    prev = C.set_simd_level(request.param)
+    yield request.param
+    C.set_simd_level(prev)
+
+
+@pytest.fixture
+def threads_restored():
+    prev = C.get_num_threads()
+    yield
+    C.set_num_threads(prev)
+
+
+def _mats(m, k, n, dtype, seed=0):
+    rng = np.random.default_rng(seed * 1000003 + m * 7919 + k * 31 + n)
+    return rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+
+
+def _check(got, a, b, alpha=1.0, beta=0.0, c0=None):
+    """got == alpha * a @ b + beta * c0 within a tolerance scaling with k."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    want = alpha * np.matmul(a64, b64)
+    if c0 is not None and beta != 0:
+        want = want + beta * c0.astype(np.float64)
+    k = a.shape[-1]
+    # bound on |error| relative to sum |a||b|
+    scale = abs(alpha) * np.matmul(np.abs(a64), np.abs(b64))
+    if c0 is not None and beta != 0:
+        scale = scale + abs(beta) * np.abs(c0.astype(np.float64))
+    eps = np.finfo(got.dtype).eps
+    tol = (2 * k + 4) * eps * scale + np.finfo(got.dtype).tiny
+    assert got.shape == want.shape, (got.shape, want.shape)
+    assert got.dtype == a.dtype
+    err = np.abs(got.astype(np.float64) - want)
+    assert np.all(err <= tol), "max err %g (tol %g) at %s" % (err.max(), tol.flat[err.argmax()],
+                                                               np.unravel_index(err.argmax(), err.shape))
+
+
+BACKENDS = ("compiled", "reference")
+
+
+def _backend(name):
+    if name == "compiled":
+        _require_compiled()
+        return kernels
+    return reference
+
+
+# --------------------------------------------------------------------------
+# explicit cases
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_edge_sizes_each_level(level, dtype):
+    for s in EDGE_SIZES:
+        for m, k, n in ((s, 17, 33), (9, s, 31), (13, 29, s), (s, s, 7)):
+            a, b = _mats(m, k, n, dtype)
+            _check(kernels.gemm(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_sizes(level, dtype):
+    for m, k, n in ((0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0)):
+        a, b = _mats(m, k, n, dtype)
+        r = kernels.gemm(a, b)
+        np.testing.assert_array_equal(r, np.matmul(a, b))
+        out = np.full((m, n), np.nan, dtype)
+        kernels.gemm(a, b, out=out)
+        np.testing.assert_array_equal(out, np.zeros((m, n), dtype))
+        out = np.full((m, n), 2.0, dtype)
+        kernels.gemm(a, b, out=out, beta=0.5)
+        np.testing.assert_array_equal(out, np.matmul(a, b) + 1.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_views_no_copy(backend, dtype):
+    K = _backend(backend)
+    a, b = _mats(70, 50, 90, dtype)
+    big_a = np.random.default_rng(1).standard_normal((140, 100)).astype(dtype)
+    big_b = np.random.default_rng(2).standard_normal((100, 180)).astype(dtype)
+    variants_a = [a, a.T.copy().T, big_a[::2, ::2], big_a[::-2, ::-2], big_a[::-1, :50][:70], np.asfortranarray(a)]
+    variants_b = [b, b.T.copy().T, big_b[::2, ::2], big_b[::-2, ::-2], big_b[:50, ::-1][:, :90]]
+    for av in variants_a:
+        for bv in variants_b:
+            _check(K.gemm(av, bv), av, bv)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_strided_alpha_beta(backend, dtype):
+    K = _backend(backend)
+    a, b = _mats(37, 45, 53, dtype)
+    for alpha, beta in ((1.0, 0.0), (2.5, 0.0), (1.0, 1.0), (-0.5, 0.25), (0.0, 2.0)):
+        for make in (lambda s: np.empty(s, dtype),
+                     lambda s: np.empty((s[1], s[0]), dtype).T,
+                     lambda s: np.empty((2 * s[0], 2 * s[1]), dtype)[::2, ::-2],
+                     lambda s: np.empty((s[0], 3 * s[1]), dtype)[::-1, 1::3]):
+            out = make((37, 53))
+            if beta == 0.0:
+                out[...] = np.nan  # must not be read
+                c0 = None
+            else:
+                out[...] = np.random.default_rng(3).standard_normal((37, 53))
+                c0 = out.copy()
+            r = K.gemm(a, b, out=out, alpha=alpha, beta=beta)
+            assert r is out
+            assert not np.isnan(out).any()
+            _check(out, a, b, alpha, beta, c0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_overlapping_input(dtype):
+    a, b = _mats(20, 20, 20, dtype)
+    want = np.matmul(a, b)
+    x = a.copy()
+    kernels.gemm(x, b, out=x)
+    np.testing.assert_allclose(x, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_errors(backend):
+    K = _backend(backend)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
+        K.gemm(np.ones((2, 3)), np.ones((4, 5)))
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)"):
+        K.gemm_batched(np.ones((1, 2, 3)), np.ones((1, 4, 5)))
+    with pytest.raises(RuntimeError, match="same dtype"):
+        K.gemm(np.ones((2, 3), np.float32), np.ones((3, 5), np.float64))
+    with pytest.raises(RuntimeError):
+        K.gemm_batched(np.ones((2, 2, 3)), np.ones((3, 3, 5)))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_integer_follows_numpy(backend):
+    K = _backend(backend)
+    a = np.arange(6, dtype=np.int64).reshape(2, 3)
+    b = np.arange(12, dtype=np.int64).reshape(3, 4)
+    r = K.gemm(a, b)
+    assert r.dtype == np.int64
+    np.testing.assert_array_equal(r, a @ b)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_broadcast(backend, dtype):
+    K = _backend(backend)
+    rng = np.random.default_rng(5)
+    for ba, bb in ((3, 3), (1, 4), (4, 1), (1, 1), (0, 0), (0, 1)):
+        a = rng.standard_normal((ba, 9, 13)).astype(dtype)
+        b = rng.standard_normal((bb, 13, 11)).astype(dtype)
+        r = K.gemm_batched(a, b)
+        want = np.matmul(a, b)
+        assert r.shape == want.shape
+        for i in range(r.shape[0]):
+            _check(r[i], a[min(i, ba - 1)], b[min(i, bb - 1)])
+    # strided / transposed batch operands and out, beta
+    a = rng.standard_normal((6, 30, 40)).astype(dtype)[::2, ::-1, ::2]  # (3, 30, 20)
+    b = rng.standard_normal((3, 17, 20)).astype(dtype).transpose(0, 2, 1)  # (3, 20, 17)
+    out = np.empty((3, 17, 30), dtype).transpose(0, 2, 1)
+    out[...] = 1.0
+    K.gemm_batched(a, b, out=out, alpha=2.0, beta=-1.0)
+    for i in range(3):
+        _check(out[i], a[i], b[i], 2.0, -1.0, np.ones((30, 17), dtype))
+
+
+def test_batched_many_small_parallel(level, threads_restored):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((64, 24, 40))
+    b = rng.standard_normal((1, 40, 30))
+    C.set_num_threads(2)
+    r2 = kernels.gemm_batched(a, b)
+    C.set_num_threads(1)
+    r1 = kernels.gemm_batched(a, b)
+    np.testing.assert_array_equal(r1, r2)
+    for i in range(64):
+        _check(r1[i], a[i], b[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threads_identical(level, dtype, threads_restored):
+    for m, k, n in ((300, 400, 200), (481, 385, 97), (97, 800, 64)):
+        a, b = _mats(m, k, n, dtype)
+        C.set_num_threads(1)
+        r1 = kernels.gemm(a, b)
+        C.set_num_threads(2)
+        r2 = kernels.gemm(a, b)
+        np.testing.assert_array_equal(r1, r2)
+        _check(r1, a, b)
+
+
+def test_large_blocks(level):
+    # crosses KC, MC and (for float64) NC
+    a, b = _mats(500, 800, 1100, np.float64)
+    _check(kernels.gemm(a, b), a, b)
+    a, b = _mats(490, 390, 2100, np.float32)
+    _check(kernels.gemm(a.T.copy().T, b), a, b)
+
+
+# --------------------------------------------------------------------------
+# property-based
+# --------------------------------------------------------------------------
+
+if given is not None:
+
+    @st.composite
+    def _gemm_case(draw):
+        dims = st.one_of(st.integers(0, 40), st.sampled_from(EDGE_SIZES), st.integers(41, 300))
+        m, k, n = draw(dims), draw(dims), draw(dims)
+        dtype = draw(st.sampled_from([np.float32, np.float64]))
+        ta, tb = draw(st.booleans()), draw(st.booleans())
+        sa, sb = draw(st.sampled_from([1, 2, -1, -2])), draw(st.sampled_from([1, 2, -1, -2]))
+        alpha = draw(st.sampled_from([1.0, -2.0, 0.5]))
+        beta = draw(st.sampled_from([0.0, 1.0, -0.75]))
+        seed = draw(st.integers(0, 2 ** 16))
+        return m, k, n, dtype, ta, tb, sa, sb, alpha, beta, seed
+
+    def _view(rng, shape, dtype, transposed, step):
+        r, c = shape
+        base = rng.standard_normal((c * abs(step), r) if transposed else (r * abs(step), c)).astype(dtype)
+        v = base[::step] if step else base
+        return v.T if transposed else v
+
+    def _run_case(K, case):
+        m, k, n, dtype, ta, tb, sa, sb, alpha, beta, seed = case
+        rng = np.random.default_rng(seed)
+        a = _view(rng, (m, k), dtype, ta, sa)
+        b = _view(rng, (k, n), dtype, tb, sb)
+        assert a.shape == (m, k) and b.shape == (k, n)
+        out = np.empty((2 * m, n), dtype)[::-2] if sa < 0 else np.empty((m, n), dtype)
+        if beta == 0.0:
+            out[...] = np.nan
+            c0 = None
+        else:
+            out[...] = rng.standard_normal((m, n))
+            c0 = out.copy()
+        K.gemm(a, b, out=out, alpha=alpha, beta=beta)
+        _check(out, a, b, alpha, beta, c0)
+
+    @given(_gemm_case(), st.sampled_from(LEVELS))
+    def test_hypothesis_compiled(case, lvl):
+        _require_compiled()
+        if lvl not in C.simd_supported_levels():
+            lvl = C.simd_supported_levels()[-1]
+        prev = C.set_simd_level(lvl)
+        try:
+            _run_case(kernels, case)
+        finally:
+            C.set_simd_level(prev)
+
+    @given(_gemm_case())
+    def test_hypothesis_reference(case):
+        _run_case(reference, case)
