@@ -59,17 +59,19 @@ def _truthy(value):
     return value is not None and value.strip().lower() not in ("", "0", "false", "no", "off")
 
 
+# libgomp's idle threads spin ~300,000 times after each parallel region. On two
+# cores they then starve NumPy's BLAS threads: an MLP step (784-256-10, batch 128)
+# measured 10-55 ms instead of 2 ms. A short spin keeps back-to-back kernels on
+# two threads and lets the other pool run. libgomp reads it once, when the
+# extension loads it below; the user's own setting wins.
+os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+
 def _load_extension():
     """(module or None, reason or None)."""
     flag = os.environ.get("TINYGRAD_CN_NO_C")
     if _truthy(flag):
         return None, "TINYGRAD_CN_NO_C=%s is set" % flag
-    # libgomp's idle threads spin ~300,000 times after each parallel region. On two
-    # cores they then starve NumPy's BLAS threads: an MLP step (784-256-10, batch 128)
-    # measured 10-55 ms instead of 2 ms. A short spin keeps back-to-back kernels on
-    # two threads and lets the other pool run. Read once when libgomp loads, below;
-    # the user's own setting wins.
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
     try:
         from . import _kernels
     except Exception as exc:  # ImportError, or an ABI mismatch raising something else
