@@ -79,6 +79,8 @@ static void *tg_gemm_buffer(int which, size_t size)
 #define TG_KC 384
 #define TG_MC 480
 #define TG_NC 2048
+#define TG_SM_MR 1
+#define TG_SM_NV 1
 #include "gemm_impl.h"
 
 #define TG_SUFFIX generic_f64
@@ -89,6 +91,8 @@ static void *tg_gemm_buffer(int which, size_t size)
 #define TG_KC 384
 #define TG_MC 240
 #define TG_NC 1024
+#define TG_SM_MR 1
+#define TG_SM_NV 1
 #include "gemm_impl.h"
 
 #if TG_X86_DISPATCH
@@ -101,6 +105,8 @@ TG_BEGIN_AVX2
 #define TG_KC 384
 #define TG_MC 480
 #define TG_NC 2048
+#define TG_SM_MR 6
+#define TG_SM_NV 2
 #include "gemm_impl.h"
 
 #define TG_SUFFIX avx2_f64
@@ -111,6 +117,8 @@ TG_BEGIN_AVX2
 #define TG_KC 384
 #define TG_MC 240
 #define TG_NC 1024
+#define TG_SM_MR 6
+#define TG_SM_NV 2
 #include "gemm_impl.h"
 TG_END_TARGET
 
@@ -123,6 +131,8 @@ TG_BEGIN_AVX512
 #define TG_KC 384
 #define TG_MC 480
 #define TG_NC 2048
+#define TG_SM_MR 6
+#define TG_SM_NV 4
 #include "gemm_impl.h"
 
 #define TG_SUFFIX avx512_f64
@@ -133,16 +143,27 @@ TG_BEGIN_AVX512
 #define TG_KC 384
 #define TG_MC 240
 #define TG_NC 1024
+#define TG_SM_MR 6
+#define TG_SM_NV 4
 #include "gemm_impl.h"
 TG_END_TARGET
 #endif
 
 typedef void (*tg_gemm_fn)(const tg_gemm_args *, int);
+typedef int (*tg_gemm_small_fn)(const tg_gemm_args *);
 
 #if TG_X86_DISPATCH
 static const tg_gemm_fn tg_gemm_f32[TG_SIMD_NLEVELS] = {tg_gemm_generic_f32, tg_gemm_avx2_f32, tg_gemm_avx512_f32};
 static const tg_gemm_fn tg_gemm_f64[TG_SIMD_NLEVELS] = {tg_gemm_generic_f64, tg_gemm_avx2_f64, tg_gemm_avx512_f64};
+static const tg_gemm_small_fn tg_gemm_small_f32[TG_SIMD_NLEVELS] = {tg_gemm_small_generic_f32, tg_gemm_small_avx2_f32,
+                                                                  tg_gemm_small_avx512_f32};
+static const tg_gemm_small_fn tg_gemm_small_f64[TG_SIMD_NLEVELS] = {tg_gemm_small_generic_f64, tg_gemm_small_avx2_f64,
+                                                                  tg_gemm_small_avx512_f64};
 #else
+static const tg_gemm_small_fn tg_gemm_small_f32[TG_SIMD_NLEVELS] = {
+    tg_gemm_small_generic_f32, tg_gemm_small_generic_f32, tg_gemm_small_generic_f32};
+static const tg_gemm_small_fn tg_gemm_small_f64[TG_SIMD_NLEVELS] = {
+    tg_gemm_small_generic_f64, tg_gemm_small_generic_f64, tg_gemm_small_generic_f64};
 static const tg_gemm_fn tg_gemm_f32[TG_SIMD_NLEVELS] = {tg_gemm_generic_f32, tg_gemm_generic_f32,
                                                         tg_gemm_generic_f32};
 static const tg_gemm_fn tg_gemm_f64[TG_SIMD_NLEVELS] = {tg_gemm_generic_f64, tg_gemm_generic_f64,
@@ -166,6 +187,18 @@ TG_DEF_SCALE(tg_scale_f64, double)
 
 /* ---- public entry points ------------------------------------------------- */
 
+/* Small-path limit in multiply-adds; a variable so tests and benchmarks can
+ * move it (tg_gemm_set_small_max). */
+static int64_t tg_gemm_small_max = TG_GEMM_SMALL_MAX_FLOPS;
+
+int64_t tg_gemm_set_small_max(int64_t flops)
+{
+    int64_t prev = tg_gemm_small_max;
+    if (flops >= 0)
+        tg_gemm_small_max = flops;
+    return prev;
+}
+
 static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
 {
     double work = (double)m * (double)n * (double)k;
@@ -174,7 +207,7 @@ static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
     return tg_get_num_threads();
 }
 
-#define TG_DEF_GEMM(NAME, T, TABLE, SCALE)                                                                    \
+#define TG_DEF_GEMM(NAME, T, TABLE, SMALL, SCALE)                                                                    \
     int NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, const T *b,      \
              int64_t rsb, int64_t csb, T beta, T *c, int64_t rsc, int64_t csc)                                 \
     {                                                                                                          \
@@ -201,12 +234,14 @@ static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
         g.rsc = rsc;                                                                                           \
         g.csc = csc;                                                                                           \
         g.status = &status;                                                                                    \
+        if ((double)m * (double)n * (double)k <= (double)tg_gemm_small_max)                                        \
+            return SMALL[tg_simd_level()](&g);                                                                 \
         TABLE[tg_simd_level()](&g, tg_gemm_threads(m, n, k));                                                  \
         return status;                                                                                         \
     }
 
-TG_DEF_GEMM(tg_sgemm, float, tg_gemm_f32, tg_scale_f32)
-TG_DEF_GEMM(tg_dgemm, double, tg_gemm_f64, tg_scale_f64)
+TG_DEF_GEMM(tg_sgemm, float, tg_gemm_f32, tg_gemm_small_f32, tg_scale_f32)
+TG_DEF_GEMM(tg_dgemm, double, tg_gemm_f64, tg_gemm_small_f64, tg_scale_f64)
 
 /* Batched: matrix b of the batch starts at a + b*bsa, b + b*bsb, c + b*bsc
  * (a batch stride of 0 broadcasts that operand). Large matrices are done one

@@ -181,6 +181,225 @@ static inline void TGN(tg_store)(int64_t mr, int64_t nr, const TG_T *restrict ac
     }
 }
 
+/* ---- small-matrix path: no A packing, no OpenMP region ------------------ */
+
+/* For small m*n*k (gemm.c decides) packing A and entering an OpenMP region
+ * cost more than they save. C is computed directly: a register block of
+ * SM_MR rows x nv vectors of C (nv <= SM_NV), A read as scalars through its
+ * strides and broadcast, B rows read as contiguous (unaligned) vectors. B
+ * is used in place when its rows are contiguous (csb == 1); its last
+ * n % VL columns are then copied into a zero-padded k x VL strip. Any other
+ * B is copied whole into a zero-padded k x roundup(n, VL) buffer. */
+#if TG_VB > 0
+#define TG_VL (TG_VB / (int)sizeof(TG_T))
+typedef TG_T TGN(tg_svec) __attribute__((vector_size(TG_VB)));
+typedef TG_T TGN(tg_uvec) __attribute__((vector_size(TG_VB), aligned(sizeof(TG_T)), may_alias));
+
+/* C[0:mr, 0:ncol] = alpha * acc + beta * C, acc an MR x NV block of vectors */
+static inline __attribute__((always_inline)) void TGN(tg_small_block)(
+    const int mr, const int nv, int64_t k, const TG_T *a, int64_t rsa, int64_t csa, const TG_T *b, int64_t rsb,
+    TG_T alpha, TG_T beta, TG_T *c, int64_t rsc, int64_t csc, int64_t ncol)
+{
+    TGN(tg_svec) acc[TG_SM_MR][TG_SM_NV];
+    int64_t p;
+    int i, v;
+    for (i = 0; i < mr; ++i)
+        for (v = 0; v < nv; ++v)
+            acc[i][v] = (TGN(tg_svec)){0};
+    for (p = 0; p < k; ++p) {
+        TGN(tg_svec) bv[TG_SM_NV];
+        const TG_T *ap = a + p * csa;
+        for (v = 0; v < nv; ++v)
+            bv[v] = *(const TGN(tg_uvec) *)(b + p * rsb + v * TG_VL);
+        for (i = 0; i < mr; ++i) {
+            TG_T ai = ap[i * rsa];
+            for (v = 0; v < nv; ++v)
+                acc[i][v] += ai * bv[v];
+        }
+    }
+    if (csc == 1 && ncol == (int64_t)nv * TG_VL) {
+        for (i = 0; i < mr; ++i)
+            for (v = 0; v < nv; ++v) {
+                TGN(tg_uvec) *cp = (TGN(tg_uvec) *)(c + i * rsc + v * TG_VL);
+                if (beta == (TG_T)0)
+                    *cp = alpha * acc[i][v];
+                else
+                    *cp = alpha * acc[i][v] + beta * *cp;
+            }
+    } else {
+        TG_T tmp[TG_SM_MR * TG_SM_NV * TG_VL] __attribute__((aligned(64)));
+        int64_t j;
+        for (i = 0; i < mr; ++i)
+            for (v = 0; v < nv; ++v)
+                *(TGN(tg_svec) *)(tmp + (i * TG_SM_NV + v) * TG_VL) = acc[i][v];
+        for (i = 0; i < mr; ++i) {
+            const TG_T *t = tmp + i * TG_SM_NV * TG_VL;
+            TG_T *ci = c + i * rsc;
+            if (beta == (TG_T)0)
+                for (j = 0; j < ncol; ++j)
+                    ci[j * csc] = alpha * t[j];
+            else
+                for (j = 0; j < ncol; ++j)
+                    ci[j * csc] = alpha * t[j] + beta * ci[j * csc];
+        }
+    }
+}
+
+/* switch to a block with a compile-time vector count (mr constant at every
+ * call site), so each block is unrolled into registers */
+static inline __attribute__((always_inline)) void TGN(tg_small_nv)(
+    const int mr, int nv, int64_t k, const TG_T *a, int64_t rsa, int64_t csa, const TG_T *b, int64_t rsb,
+    TG_T alpha, TG_T beta, TG_T *c, int64_t rsc, int64_t csc, int64_t ncol)
+{
+    switch (nv) {
+#if TG_SM_NV >= 4
+    case 4:
+        TGN(tg_small_block)(mr, 4, k, a, rsa, csa, b, rsb, alpha, beta, c, rsc, csc, ncol);
+        break;
+#endif
+#if TG_SM_NV >= 3
+    case 3:
+        TGN(tg_small_block)(mr, 3, k, a, rsa, csa, b, rsb, alpha, beta, c, rsc, csc, ncol);
+        break;
+#endif
+#if TG_SM_NV >= 2
+    case 2:
+        TGN(tg_small_block)(mr, 2, k, a, rsa, csa, b, rsb, alpha, beta, c, rsc, csc, ncol);
+        break;
+#endif
+    default:
+        TGN(tg_small_block)(mr, 1, k, a, rsa, csa, b, rsb, alpha, beta, c, rsc, csc, ncol);
+        break;
+    }
+}
+
+/* one full-height row block over columns [0, ncols) of b (width nvec
+ * vectors, so ncols <= nvec * VL) */
+static void TGN(tg_small_rows)(int mr, int64_t k, const TG_T *a, int64_t rsa, int64_t csa, const TG_T *b,
+                               int64_t rsb, int64_t nvec, int64_t ncols, TG_T alpha, TG_T beta, TG_T *c,
+                               int64_t rsc, int64_t csc)
+{
+    int64_t jv;
+    for (jv = 0; jv < nvec; jv += TG_SM_NV) {
+        int nv = nvec - jv < TG_SM_NV ? (int)(nvec - jv) : TG_SM_NV;
+        int64_t j0 = jv * TG_VL;
+        int64_t ncol = ncols - j0 < (int64_t)nv * TG_VL ? ncols - j0 : (int64_t)nv * TG_VL;
+        const TG_T *bj = b + j0;
+        TG_T *cj = c + j0 * csc;
+        if (mr == TG_SM_MR)
+            TGN(tg_small_nv)(TG_SM_MR, nv, k, a, rsa, csa, bj, rsb, alpha, beta, cj, rsc, csc, ncol);
+        else
+            TGN(tg_small_nv)(1, nv, k, a, rsa, csa, bj, rsb, alpha, beta, cj, rsc, csc, ncol);
+    }
+}
+
+static int TGN(tg_gemm_small)(const tg_gemm_args *g)
+{
+    const int64_t m = g->m, n = g->n, k = g->k;
+    const TG_T alpha = (TG_T)g->alpha;
+    const TG_T beta = (TG_T)g->beta;
+    const TG_T *A = (const TG_T *)g->a;
+    const TG_T *B = (const TG_T *)g->b;
+    TG_T *C = (TG_T *)g->c;
+    const int64_t rsa = g->rsa, csa = g->csa, rsc = g->rsc, csc = g->csc;
+    const TG_T *bm; /* B in place or packed: contiguous rows, row stride rsm */
+    int64_t rsm, nmain, i0, p, j;
+    const TG_T *bt = NULL; /* zero-padded strip of the last n - nmain columns */
+
+    if (g->csb == 1) {
+        bm = B;
+        rsm = g->rsb;
+        nmain = n / TG_VL * TG_VL;
+        if (nmain < n) {
+            int64_t nt = n - nmain;
+            TG_T *buf = (TG_T *)tg_gemm_buffer(1, (size_t)k * TG_VL * sizeof(TG_T));
+            if (buf == NULL)
+                return -1;
+            for (p = 0; p < k; ++p) {
+                const TG_T *src = B + p * g->rsb + nmain;
+                for (j = 0; j < nt; ++j)
+                    buf[p * TG_VL + j] = src[j];
+                for (; j < TG_VL; ++j)
+                    buf[p * TG_VL + j] = (TG_T)0;
+            }
+            bt = buf;
+        }
+    } else {
+        int64_t npad = (n + TG_VL - 1) / TG_VL * TG_VL;
+        TG_T *buf = (TG_T *)tg_gemm_buffer(1, (size_t)k * (size_t)npad * sizeof(TG_T));
+        if (buf == NULL)
+            return -1;
+        for (p = 0; p < k; ++p) {
+            const TG_T *src = B + p * g->rsb;
+            TG_T *d = buf + p * npad;
+            for (j = 0; j < n; ++j)
+                d[j] = src[j * g->csb];
+            for (; j < npad; ++j)
+                d[j] = (TG_T)0;
+        }
+        bm = buf;
+        rsm = npad;
+        nmain = n;
+    }
+
+    for (i0 = 0; i0 < m; i0 += TG_SM_MR) {
+        int64_t mrr = m - i0 < TG_SM_MR ? m - i0 : TG_SM_MR;
+        int64_t i, step = mrr == TG_SM_MR ? TG_SM_MR : 1;
+        for (i = i0; i < i0 + mrr; i += step) {
+            const TG_T *ai = A + i * rsa;
+            TG_T *ci = C + i * rsc;
+            int64_t nvec = (nmain + TG_VL - 1) / TG_VL;
+            if (nvec > 0)
+                TGN(tg_small_rows)((int)step, k, ai, rsa, csa, bm, rsm, nvec, nmain, alpha, beta, ci, rsc, csc);
+            if (bt != NULL)
+                TGN(tg_small_rows)((int)step, k, ai, rsa, csa, bt, TG_VL, 1, n - nmain, alpha, beta,
+                                   ci + nmain * csc, rsc, csc);
+        }
+    }
+    return 0;
+}
+#undef TG_VL
+#else
+/* generic: plain loops over contiguous C rows (the compiler vectorises the
+ * inner j loop for the baseline ISA); B any strides. */
+static int TGN(tg_gemm_small)(const tg_gemm_args *g)
+{
+    const int64_t m = g->m, n = g->n, k = g->k;
+    const TG_T alpha = (TG_T)g->alpha;
+    const TG_T beta = (TG_T)g->beta;
+    const TG_T *A = (const TG_T *)g->a;
+    const TG_T *B = (const TG_T *)g->b;
+    TG_T *C = (TG_T *)g->c;
+    TG_T row[256];
+    int64_t i, j, j0, p;
+    for (i = 0; i < m; ++i) {
+        for (j0 = 0; j0 < n; j0 += 256) {
+            int64_t nj = n - j0 < 256 ? n - j0 : 256;
+            TG_T *ci = C + i * g->rsc + j0 * g->csc;
+            for (j = 0; j < nj; ++j)
+                row[j] = (TG_T)0;
+            for (p = 0; p < k; ++p) {
+                const TG_T aip = A[i * g->rsa + p * g->csa];
+                const TG_T *bp = B + p * g->rsb + j0 * g->csb;
+                if (g->csb == 1)
+                    for (j = 0; j < nj; ++j)
+                        row[j] += aip * bp[j];
+                else
+                    for (j = 0; j < nj; ++j)
+                        row[j] += aip * bp[j * g->csb];
+            }
+            if (beta == (TG_T)0)
+                for (j = 0; j < nj; ++j)
+                    ci[j * g->csc] = alpha * row[j];
+            else
+                for (j = 0; j < nj; ++j)
+                    ci[j * g->csc] = alpha * row[j] + beta * ci[j * g->csc];
+        }
+    }
+    return 0;
+}
+#endif
+
 /* ---- driver ------------------------------------------------------------- */
 
 static void TGN(tg_gemm)(const tg_gemm_args *g, int nth)
@@ -277,3 +496,5 @@ static void TGN(tg_gemm)(const tg_gemm_args *g, int nth)
 #undef TG_KC
 #undef TG_MC
 #undef TG_NC
+#undef TG_SM_MR
+#undef TG_SM_NV

@@ -118,6 +118,12 @@ void tg_tanh_backward_f64(const double *y, const double *gout, double *gin, int6
  * never split, so results do not depend on the thread count.
  * Returns 0, or -1 when a packing buffer could not be allocated. */
 #define TG_GEMM_PAR_MIN_FLOPS ((int64_t)262144)
+/* Up to this many multiply-adds the small path runs: no A packing, no
+ * OpenMP region, one thread (see gemm_impl.h). */
+#define TG_GEMM_SMALL_MAX_FLOPS ((int64_t)262144)
+/* Sets the small-path limit (a negative value only queries); returns the
+ * previous one. */
+int64_t tg_gemm_set_small_max(int64_t flops);
 
 int tg_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
              const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc);

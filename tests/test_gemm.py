@@ -289,3 +289,88 @@ if given is not None:
     @given(_gemm_case())
     def test_hypothesis_reference(case):
         _run_case(reference, case)
+
+
+# --------------------------------------------------------------------------
+# small-matrix path (no packing of A; B used in place when its rows are
+# contiguous). _kernels.set_gemm_small_max moves the crossover so that the
+# same shapes run through both paths.
+# --------------------------------------------------------------------------
+
+@pytest.fixture
+def small_max_restored():
+    _require_compiled()
+    from tinygrad_cn._C import _kernels
+    prev = _kernels.set_gemm_small_max(-1)
+    yield _kernels.set_gemm_small_max
+    _kernels.set_gemm_small_max(prev)
+
+
+def _views(a, b):
+    """(name, a_view, b_view) with the same values as a, b: contiguous,
+    transposed storage, sliced columns, negative strides."""
+    at = np.ascontiguousarray(a.T).T
+    bt = np.ascontiguousarray(b.T).T
+    a2 = np.zeros((a.shape[0], 2 * a.shape[1]), a.dtype)
+    a2[:, ::2] = a
+    b2 = np.zeros((b.shape[0], 2 * b.shape[1]), b.dtype)
+    b2[:, ::2] = b
+    b3 = np.zeros((b.shape[0], b.shape[1] + 3), b.dtype)
+    b3[:, 3:] = b
+    return [("contiguous", a, b), ("transposed", at, bt), ("stepped", a2[:, ::2], b2[:, ::2]),
+            ("offset-rows", a, b3[:, 3:]), ("negative", a[::-1, ::-1][::-1, ::-1], np.ascontiguousarray(b[::-1, ::-1])[::-1, ::-1])]
+
+
+# m, k, n around MR (6 / 8), the vector widths (8 / 16) and SM_NV vectors,
+# plus the shapes the MLP and the benchmarks use
+SMALL_SHAPES = ((1, 1, 1), (1, 5, 17), (5, 3, 1), (6, 7, 16), (7, 9, 15), (13, 4, 33), (12, 10, 64),
+                (17, 31, 65), (32, 64, 64), (64, 64, 64), (128, 16, 10), (9, 40, 130), (2, 3, 200))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_path_shapes_and_views(level, dtype, small_max_restored):
+    for limit in (10 ** 12, 0):  # small path, then packed path for the same shapes
+        small_max_restored(limit)
+        for m, k, n in SMALL_SHAPES:
+            a, b = _mats(m, k, n, dtype)
+            for name, av, bv in _views(a, b):
+                _check(kernels.gemm(av, bv), a, b)
+                _check(kernels.gemm_batched(av[None], bv[None]), a[None], b[None])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_path_alpha_beta_strided_out(level, dtype, small_max_restored):
+    small_max_restored(10 ** 12)
+    rng = np.random.default_rng(5)
+    for m, k, n in ((7, 9, 15), (12, 10, 64), (13, 4, 33)):
+        a, b = _mats(m, k, n, dtype)
+        for layout in ("c", "f", "stepped"):
+            c0 = rng.standard_normal((m, n)).astype(dtype)
+            if layout == "c":
+                out = c0.copy()
+            elif layout == "f":
+                out = np.asfortranarray(c0)
+            else:
+                big = np.zeros((m, 2 * n), dtype)
+                big[:, ::2] = c0
+                out = big[:, ::2]
+            for alpha, beta in ((1.0, 1.0), (0.5, -2.0), (2.0, 0.0)):
+                o = out.copy() if layout != "stepped" else out
+                before = np.array(o)
+                if beta == 0.0:
+                    o[...] = np.nan  # beta == 0 never reads C
+                r = kernels.gemm(a, b, out=o, alpha=alpha, beta=beta)
+                assert r is o
+                _check(o, a, b, alpha, beta, before)
+                o[...] = before
+
+
+def test_small_path_default_crossover():
+    """Both sides of the default crossover agree with NumPy."""
+    _require_compiled()
+    from tinygrad_cn._C import _kernels
+    lim = _kernels.gemm_small_max_flops
+    for m, k, n in ((32, 64, 64), (64, 64, 64), (65, 64, 64), (128, 256, 10), (lim // 64 + 1, 8, 8)):
+        a, b = _mats(m, k, n, np.float32)
+        _check(kernels.gemm(a, b), a, b)
+        _check(kernels.gemm(a, np.ascontiguousarray(b.T).T), a, b)
