@@ -95,6 +95,36 @@ cdef cnp.ndarray _gemm_out(object out, int t, int nd, cnp.npy_intp *shape):
     return o
 
 
+cdef inline void _extent(cnp.ndarray x, char **lo, char **hi):
+    """Byte range [lo, hi) that x can touch (bounds only, as
+    np.may_share_memory does by default); lo == hi when x is empty."""
+    cdef int i
+    cdef cnp.npy_intp d, st
+    cdef char *base = <char *>cnp.PyArray_DATA(x)
+    lo[0] = base
+    hi[0] = base + cnp.PyArray_ITEMSIZE(x)
+    for i in range(cnp.PyArray_NDIM(x)):
+        d = cnp.PyArray_DIMS(x)[i]
+        if d == 0:
+            hi[0] = lo[0]
+            return
+        st = cnp.PyArray_STRIDES(x)[i]
+        if st > 0:
+            hi[0] += st * (d - 1)
+        else:
+            lo[0] += st * (d - 1)
+
+
+cdef inline bint _may_overlap(cnp.ndarray x, cnp.ndarray y):
+    cdef char *xl
+    cdef char *xh
+    cdef char *yl
+    cdef char *yh
+    _extent(x, &xl, &xh)
+    _extent(y, &yl, &yh)
+    return xl < xh and yl < yh and xl < yh and yl < xh
+
+
 def gemm(a, b, out=None, alpha=1.0, beta=0.0):
     """alpha * a @ b + beta * out for 2-D float32/float64 arrays of any
     strides, written into ``out`` (any strides; beta == 0 never reads it) or
@@ -130,7 +160,7 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0):
     if out is None:
         be = 0.0
     target = C
-    if out is not None and (np.may_share_memory(C, A) or np.may_share_memory(C, B)):
+    if out is not None and (_may_overlap(C, A) or _may_overlap(C, B)):
         C = np.array(C, order="C") if be != 0.0 else <cnp.ndarray>cnp.PyArray_EMPTY(2, shape, t, 0)
     rsa = _est(A, 0); csa = _est(A, 1)
     rsb = _est(B, 0); csb = _est(B, 1)
@@ -200,7 +230,7 @@ def gemm_batched(a, b, out=None, alpha=1.0, beta=0.0):
     if out is None:
         be = 0.0
     target = C
-    if out is not None and (np.may_share_memory(C, A) or np.may_share_memory(C, B)
+    if out is not None and (_may_overlap(C, A) or _may_overlap(C, B)
                             or (nb > 1 and m * n > 0 and cnp.PyArray_STRIDES(C)[0] == 0)):
         C = np.array(C, order="C") if be != 0.0 else <cnp.ndarray>cnp.PyArray_EMPTY(3, shape, t, 0)
     bsa = _est(A, 0); rsa = _est(A, 1); csa = _est(A, 2)
