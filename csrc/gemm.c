@@ -98,6 +98,7 @@ static void *tg_gemm_buffer(int which, size_t size)
 #if TG_X86_DISPATCH
 TG_BEGIN_AVX2
 #define TG_SUFFIX avx2_f32
+#define TG_VLEN 8 /* lanes per vector (for #if) */
 #define TG_T float
 #define TG_MR 6
 #define TG_NR 16
@@ -110,6 +111,7 @@ TG_BEGIN_AVX2
 #include "gemm_impl.h"
 
 #define TG_SUFFIX avx2_f64
+#define TG_VLEN 4
 #define TG_T double
 #define TG_MR 6
 #define TG_NR 8
@@ -124,6 +126,7 @@ TG_END_TARGET
 
 TG_BEGIN_AVX512
 #define TG_SUFFIX avx512_f32
+#define TG_VLEN 16
 #define TG_T float
 #define TG_MR 8
 #define TG_NR 32
@@ -136,6 +139,7 @@ TG_BEGIN_AVX512
 #include "gemm_impl.h"
 
 #define TG_SUFFIX avx512_f64
+#define TG_VLEN 8
 #define TG_T double
 #define TG_MR 8
 #define TG_NR 16

@@ -374,3 +374,43 @@ def test_small_path_default_crossover():
         a, b = _mats(m, k, n, np.float32)
         _check(kernels.gemm(a, b), a, b)
         _check(kernels.gemm(a, np.ascontiguousarray(b.T).T), a, b)
+
+
+# narrow n (n < vector width, A rows contiguous): dot products over k with
+# B^T copied; k around the vector widths (4, 8, 16) and their multiples
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_path_narrow_n(level, dtype, small_max_restored):
+    small_max_restored(10 ** 12)
+    rng = np.random.default_rng(11)
+    for n in range(1, 18):
+        for k in (1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 64, 65, 255, 256, 257):
+            m = (n * 7 + k) % 11 + 1
+            a, b = _mats(m, k, n, dtype)
+            for name, av, bv in _views(a, b):
+                _check(kernels.gemm(av, bv), a, b)
+            if k in (15, 17, 33, 65):
+                c0 = rng.standard_normal((m, n)).astype(dtype)
+                for layout in ("c", "f"):
+                    for alpha, beta in ((1.0, 1.0), (0.5, -2.0), (2.0, 0.0)):
+                        o = np.array(c0, order="C" if layout == "c" else "F")
+                        if beta == 0.0:
+                            o[...] = np.nan  # beta == 0 never reads C
+                        r = kernels.gemm(a, b, out=o, alpha=alpha, beta=beta)
+                        assert r is o
+                        _check(o, a, b, alpha, beta, c0)
+    for m, k, n in ((128, 256, 10), (256, 128, 10), (4, 16, 4), (5, 33, 9), (40, 17, 31), (70, 64, 15)):
+        a, b = _mats(m, k, n, dtype)
+        for name, av, bv in _views(a, b):
+            _check(kernels.gemm(av, bv), a, b)
+    # column-major A with m >= 2 * VL takes the swapped form C^T = B^T A^T
+    for m, k, n in ((40, 33, 7), (33, 9, 3), (64, 65, 15)):
+        a, b = _mats(m, k, n, dtype)
+        at = np.ascontiguousarray(a.T).T
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        for layout in ("c", "f"):
+            for alpha, beta in ((1.0, 1.0), (0.5, -2.0), (2.0, 0.0)):
+                o = np.array(c0, order="C" if layout == "c" else "F")
+                if beta == 0.0:
+                    o[...] = np.nan
+                kernels.gemm(at, b, out=o, alpha=alpha, beta=beta)
+                _check(o, a, b, alpha, beta, c0)
