@@ -191,15 +191,17 @@ TG_DEF_SCALE(tg_scale_f64, double)
 
 /* ---- public entry points ------------------------------------------------- */
 
-/* Small-path limit in multiply-adds; a variable so tests and benchmarks can
- * move it (tg_gemm_set_small_max). */
-static int64_t tg_gemm_small_max = TG_GEMM_SMALL_MAX_FLOPS;
+/* Small-path limits in multiply-adds, float32 and float64; variables so
+ * tests and benchmarks can move them (tg_gemm_set_small_max). */
+static int64_t tg_gemm_small_max[2] = {TG_GEMM_SMALL_MAX_FLOPS_F32, TG_GEMM_SMALL_MAX_FLOPS_F64};
 
-int64_t tg_gemm_set_small_max(int64_t flops)
+int64_t tg_gemm_set_small_max(int which, int64_t flops)
 {
-    int64_t prev = tg_gemm_small_max;
+    int64_t prev;
+    which = which != 0;
+    prev = tg_gemm_small_max[which];
     if (flops >= 0)
-        tg_gemm_small_max = flops;
+        tg_gemm_small_max[which] = flops;
     return prev;
 }
 
@@ -211,7 +213,7 @@ static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
     return tg_get_num_threads();
 }
 
-#define TG_DEF_GEMM(NAME, T, TABLE, SMALL, SCALE)                                                                    \
+#define TG_DEF_GEMM(NAME, T, TABLE, SMALL, SCALE, W)                                                                  \
     int NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, const T *b,      \
              int64_t rsb, int64_t csb, T beta, T *c, int64_t rsc, int64_t csc)                                 \
     {                                                                                                          \
@@ -238,14 +240,14 @@ static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
         g.rsc = rsc;                                                                                           \
         g.csc = csc;                                                                                           \
         g.status = &status;                                                                                    \
-        if ((double)m * (double)n * (double)k <= (double)tg_gemm_small_max)                                        \
+        if ((double)m * (double)n * (double)k <= (double)tg_gemm_small_max[W])                                     \
             return SMALL[tg_simd_level()](&g);                                                                 \
         TABLE[tg_simd_level()](&g, tg_gemm_threads(m, n, k));                                                  \
         return status;                                                                                         \
     }
 
-TG_DEF_GEMM(tg_sgemm, float, tg_gemm_f32, tg_gemm_small_f32, tg_scale_f32)
-TG_DEF_GEMM(tg_dgemm, double, tg_gemm_f64, tg_gemm_small_f64, tg_scale_f64)
+TG_DEF_GEMM(tg_sgemm, float, tg_gemm_f32, tg_gemm_small_f32, tg_scale_f32, 0)
+TG_DEF_GEMM(tg_dgemm, double, tg_gemm_f64, tg_gemm_small_f64, tg_scale_f64, 1)
 
 /* Batched: matrix b of the batch starts at a + b*bsa, b + b*bsb, c + b*bsc
  * (a batch stride of 0 broadcasts that operand). Large matrices are done one

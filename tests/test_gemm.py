@@ -369,11 +369,21 @@ def test_small_path_default_crossover():
     """Both sides of the default crossover agree with NumPy."""
     _require_compiled()
     from tinygrad_cn._C import _kernels
-    lim = _kernels.gemm_small_max_flops
-    for m, k, n in ((32, 64, 64), (64, 64, 64), (65, 64, 64), (128, 256, 10), (lim // 64 + 1, 8, 8)):
-        a, b = _mats(m, k, n, np.float32)
-        _check(kernels.gemm(a, b), a, b)
-        _check(kernels.gemm(a, np.ascontiguousarray(b.T).T), a, b)
+    lims = _kernels.gemm_small_max_flops
+    assert _kernels.set_gemm_small_max(-1) == lims
+    for dtype, lim in zip((np.float32, np.float64), lims):
+        for m, k, n in ((32, 64, 64), (64, 64, 64), (65, 64, 64), (128, 256, 10),
+                        (lim // 64, 8, 8), (lim // 64 + 1, 8, 8)):
+            a, b = _mats(m, k, n, dtype)
+            _check(kernels.gemm(a, b), a, b)
+            _check(kernels.gemm(a, np.ascontiguousarray(b.T).T), a, b)
+
+
+def test_small_max_setter(small_max_restored):
+    prev = small_max_restored((5, 7))
+    assert small_max_restored(-1) == (5, 7)
+    small_max_restored(prev)
+    assert small_max_restored(-1) == prev
 
 
 # narrow n (n < vector width, A rows contiguous): dot products over k with

@@ -11,8 +11,9 @@
 
 cdef extern from "tg_kernels.h" nogil:
     int64_t TG_GEMM_PAR_MIN_FLOPS
-    int64_t TG_GEMM_SMALL_MAX_FLOPS
-    int64_t tg_gemm_set_small_max(int64_t flops)
+    int64_t TG_GEMM_SMALL_MAX_FLOPS_F32
+    int64_t TG_GEMM_SMALL_MAX_FLOPS_F64
+    int64_t tg_gemm_set_small_max(int which, int64_t flops)
     int tg_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
                  const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc)
     int tg_dgemm(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa, int64_t csa,
@@ -30,13 +31,19 @@ cdef extern from "tg_kernels.h" nogil:
 cdef int64_t GEMM_NOGIL_MIN = 32768
 gemm_nogil_min_flops = GEMM_NOGIL_MIN
 gemm_parallel_min_flops = TG_GEMM_PAR_MIN_FLOPS
-gemm_small_max_flops = TG_GEMM_SMALL_MAX_FLOPS
+# (float32, float64) defaults
+gemm_small_max_flops = (TG_GEMM_SMALL_MAX_FLOPS_F32, TG_GEMM_SMALL_MAX_FLOPS_F64)
 
 
 def set_gemm_small_max(flops):
     """Set the largest m*n*k that takes the unpacked small path (tests and
-    benchmarks); a negative value only queries. Returns the previous one."""
-    return tg_gemm_set_small_max(flops)
+    benchmarks): an int sets both dtypes, a pair (float32, float64) each; a
+    negative value only queries. Returns the previous (float32, float64)."""
+    if isinstance(flops, tuple):
+        f32, f64 = flops
+    else:
+        f32 = f64 = flops
+    return (tg_gemm_set_small_max(0, f32), tg_gemm_set_small_max(1, f64))
 
 
 cdef inline cnp.ndarray _gemm_operand(cnp.ndarray x, int t):
