@@ -877,19 +877,20 @@ def bitwise_not(input):
     return _make(_nd(np.invert(input._data)))
 
 
-@tensor_method("isnan")
-def isnan(input):
-    return _make(_nd(np.isnan(input._data)))
+def _predicate(name, ufunc):
+    """An element-wise test: a bool tensor, outside the graph."""
+    def op(input):
+        return _make(_nd(ufunc(input._data)))
+
+    op.__name__ = name
+    op.__doc__ = f"Element-wise ``{name}``; returns a bool tensor."
+    return tensor_method(name)(op)
 
 
-@tensor_method("isinf")
-def isinf(input):
-    return _make(_nd(np.isinf(input._data)))
-
-
-@tensor_method("isfinite")
-def isfinite(input):
-    return _make(_nd(np.isfinite(input._data)))
+# signbit is True for -0.0 too.
+for _name, _ufunc in (("isnan", np.isnan), ("isinf", np.isinf), ("isfinite", np.isfinite),
+                      ("signbit", np.signbit), ("isposinf", np.isposinf), ("isneginf", np.isneginf)):
+    _predicate(_name, _ufunc)
 
 
 @tensor_method("isclose")
@@ -1006,22 +1007,6 @@ Atanh = _unary("atanh", np.arctanh, lambda x, g: g / (1 - x * x))
 for _alias, _name in (("arcsinh", "asinh"), ("arccosh", "acosh"), ("arctanh", "atanh")):
     tensor_method(_alias)(getattr(Tensor, _name))
 tensor_method("sgn")(Tensor.sign)  # real tensors: sgn is sign
-
-
-@tensor_method("signbit")
-def signbit(input):
-    """True where the sign bit is set (-0.0 included)."""
-    return _make(_nd(np.signbit(input._data)))
-
-
-@tensor_method("isposinf")
-def isposinf(input):
-    return _make(_nd(np.isposinf(input._data)))
-
-
-@tensor_method("isneginf")
-def isneginf(input):
-    return _make(_nd(np.isneginf(input._data)))
 
 
 @tensor_method("isreal")
