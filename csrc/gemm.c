@@ -35,7 +35,15 @@ typedef struct {
     void *c;
     int64_t rsc, csc;
     int *status; /* set to -1 when a buffer cannot be allocated */
+    /* epilogue, applied to each tile of C once its last k block is written
+     * (while the tile is in L1): C = act(C + bias), bias[i * brs + j * bcs]
+     * (two strides so the C^T = B^T A^T swap can move it to rows) */
+    const void *bias;
+    int64_t brs, bcs;
+    int act; /* TG_ACT_NONE / TG_ACT_RELU */
 } tg_gemm_args;
+
+#define TG_HAS_EPILOGUE(g) ((g)->bias != NULL || (g)->act != TG_ACT_NONE)
 
 /* ---- thread-local packing buffers --------------------------------------- */
 
@@ -174,7 +182,7 @@ static const tg_gemm_fn tg_gemm_f64[TG_SIMD_NLEVELS] = {tg_gemm_generic_f64, tg_
                                                         tg_gemm_generic_f64};
 #endif
 
-/* ---- degenerate cases: k == 0 or alpha == 0 -> C = beta * C -------------- */
+/* ---- degenerate case: k == 0 -> C = act(beta * C + bias) ----------------- */
 
 #define TG_DEF_SCALE(NAME, T)                                                                                 \
     static void NAME(int64_t m, int64_t n, T beta, T *c, int64_t rsc, int64_t csc)                            \
@@ -213,16 +221,25 @@ static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
     return tg_get_num_threads();
 }
 
-#define TG_DEF_GEMM(NAME, T, TABLE, SMALL, SCALE, W)                                                                  \
-    int NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, const T *b,      \
-             int64_t rsb, int64_t csb, T beta, T *c, int64_t rsc, int64_t csc)                                 \
+#define TG_DEF_GEMM(NAME, T, TABLE, SMALL, SCALE, EPI, W)                                                    \
+    int NAME##_epi(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, const T *b, \
+                   int64_t rsb, int64_t csb, T beta, T *c, int64_t rsc, int64_t csc, const T *bias,             \
+                   int64_t bias_stride, int act)                                                               \
     {                                                                                                          \
         int status = 0;                                                                                        \
         tg_gemm_args g;                                                                                        \
         if (m <= 0 || n <= 0)                                                                                  \
             return 0;                                                                                          \
+        g.c = c;                                                                                               \
+        g.rsc = rsc;                                                                                           \
+        g.csc = csc;                                                                                           \
+        g.bias = bias;                                                                                         \
+        g.brs = 0;                                                                                             \
+        g.bcs = bias_stride;                                                                                   \
+        g.act = act;                                                                                           \
         if (k <= 0) {                                                                                          \
             SCALE(m, n, beta, c, rsc, csc);                                                                    \
+            EPI(&g, 0, 0, m, n);                                                                               \
             return 0;                                                                                          \
         }                                                                                                      \
         g.m = m;                                                                                               \
@@ -236,18 +253,20 @@ static int tg_gemm_threads(int64_t m, int64_t n, int64_t k)
         g.b = b;                                                                                               \
         g.rsb = rsb;                                                                                           \
         g.csb = csb;                                                                                           \
-        g.c = c;                                                                                               \
-        g.rsc = rsc;                                                                                           \
-        g.csc = csc;                                                                                           \
         g.status = &status;                                                                                    \
         if ((double)m * (double)n * (double)k <= (double)tg_gemm_small_max[W])                                     \
             return SMALL[tg_simd_level()](&g);                                                                 \
         TABLE[tg_simd_level()](&g, tg_gemm_threads(m, n, k));                                                  \
         return status;                                                                                         \
+    }                                                                                                          \
+    int NAME(int64_t m, int64_t n, int64_t k, T alpha, const T *a, int64_t rsa, int64_t csa, const T *b,      \
+             int64_t rsb, int64_t csb, T beta, T *c, int64_t rsc, int64_t csc)                                 \
+    {                                                                                                          \
+        return NAME##_epi(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, NULL, 0, TG_ACT_NONE);   \
     }
 
-TG_DEF_GEMM(tg_sgemm, float, tg_gemm_f32, tg_gemm_small_f32, tg_scale_f32, 0)
-TG_DEF_GEMM(tg_dgemm, double, tg_gemm_f64, tg_gemm_small_f64, tg_scale_f64, 1)
+TG_DEF_GEMM(tg_sgemm, float, tg_gemm_f32, tg_gemm_small_f32, tg_scale_f32, tg_epilogue_generic_f32, 0)
+TG_DEF_GEMM(tg_dgemm, double, tg_gemm_f64, tg_gemm_small_f64, tg_scale_f64, tg_epilogue_generic_f64, 1)
 
 /* Batched: matrix b of the batch starts at a + b*bsa, b + b*bsb, c + b*bsc
  * (a batch stride of 0 broadcasts that operand). Large matrices are done one

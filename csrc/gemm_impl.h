@@ -181,6 +181,41 @@ static inline void TGN(tg_store)(int64_t mr, int64_t nr, const TG_T *restrict ac
     }
 }
 
+/* C[i0:i0+mr, j0:j0+nc] = act(C + bias) (see tg_gemm_args); a no-op without
+ * an epilogue. Runs right after the tile is stored, so it is still in L1. */
+static void TGN(tg_epilogue)(const tg_gemm_args *g, int64_t i0, int64_t j0, int64_t mr, int64_t nc)
+{
+    const TG_T *bias = (const TG_T *)g->bias;
+    const int64_t rsc = g->rsc, csc = g->csc, brs = g->brs, bcs = g->bcs;
+    TG_T *c = (TG_T *)g->c + i0 * rsc + j0 * csc;
+    int64_t i, j;
+    if (!TG_HAS_EPILOGUE(g))
+        return;
+    if (bias != NULL)
+        bias += i0 * brs + j0 * bcs;
+    for (i = 0; i < mr; ++i) {
+        TG_T *ci = c + i * rsc;
+        const TG_T *bi = bias != NULL ? bias + i * brs : NULL;
+        if (bi != NULL) {
+            if (csc == 1 && bcs == 1)
+                for (j = 0; j < nc; ++j)
+                    ci[j] += bi[j];
+            else
+                for (j = 0; j < nc; ++j)
+                    ci[j * csc] += bi[j * bcs];
+        }
+        /* v < 0 ? 0 : v keeps NaN, as the relu kernel and torch do */
+        if (g->act == TG_ACT_RELU) {
+            if (csc == 1)
+                for (j = 0; j < nc; ++j)
+                    ci[j] = ci[j] < (TG_T)0 ? (TG_T)0 : ci[j];
+            else
+                for (j = 0; j < nc; ++j)
+                    ci[j * csc] = ci[j * csc] < (TG_T)0 ? (TG_T)0 : ci[j * csc];
+        }
+    }
+}
+
 /* ---- small-matrix path: no A packing, no OpenMP region ------------------ */
 
 /* For small m*n*k (gemm.c decides) packing A and entering an OpenMP region
@@ -516,10 +551,14 @@ static int TGN(tg_gemm_dot)(const tg_gemm_args *g)
         for (p = 0; p < k; ++p)
             d[p] = src[p * g->rsb];
     }
-    for (i = 0; i + TG_DT_MR <= m; i += TG_DT_MR)
+    for (i = 0; i + TG_DT_MR <= m; i += TG_DT_MR) {
         TGN(tg_dot_rows)(TG_DT_MR, n, k, am + i * rsa, rsa, bt, ldb, alpha, beta, C + i * rsc, rsc, csc);
-    for (; i < m; ++i)
+        TGN(tg_epilogue)(g, i, 0, TG_DT_MR, n);
+    }
+    for (; i < m; ++i) {
         TGN(tg_dot_rows)(1, n, k, am + i * rsa, rsa, bt, ldb, alpha, beta, C + i * rsc, rsc, csc);
+        TGN(tg_epilogue)(g, i, 0, 1, n);
+    }
     return 0;
 }
 #undef TG_DT_NC
@@ -555,6 +594,8 @@ static int TGN(tg_gemm_small)(const tg_gemm_args *g)
         t.csb = g->rsa;
         t.rsc = g->csc;
         t.csc = g->rsc;
+        t.brs = g->bcs;
+        t.bcs = g->brs;
         return TGN(tg_gemm_small)(&t);
     }
 
@@ -604,6 +645,7 @@ static int TGN(tg_gemm_small)(const tg_gemm_args *g)
         if (bt != NULL)
             TGN(tg_small_rows)(mrr, k, ai, rsa, csa, bt, TG_VL, 1, n - nmain, alpha, beta, ci + nmain * csc, rsc,
                                csc);
+        TGN(tg_epilogue)(g, i0, 0, mrr, n);
     }
     return 0;
 }
@@ -645,6 +687,7 @@ static int TGN(tg_gemm_small)(const tg_gemm_args *g)
                 for (j = 0; j < nj; ++j)
                     ci[j * g->csc] = alpha * row[j] + beta * ci[j * g->csc];
         }
+        TGN(tg_epilogue)(g, i, 0, 1, n);
     }
     return 0;
 }
@@ -728,6 +771,8 @@ static void TGN(tg_gemm)(const tg_gemm_args *g, int nth)
                             TGN(tg_ukernel)(kc, apack + (ir / TG_MR) * kc * TG_MR, bp, acc);
                             TGN(tg_store)(mr, nr, acc, alpha, beta_eff, C + (ic + ir) * g->rsc + (jc + jr) * g->csc,
                                           g->rsc, g->csc);
+                            if (pc + kc >= k)
+                                TGN(tg_epilogue)(g, ic + ir, jc + jr, mr, nr);
                         }
                     }
                 }

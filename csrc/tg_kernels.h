@@ -135,6 +135,17 @@ int tg_sgemm(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64
 int tg_dgemm(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa, int64_t csa,
              const double *b, int64_t rsb, int64_t csb, double beta, double *c, int64_t rsc, int64_t csc);
 
+/* The same with an epilogue applied while C is written: C = act(alpha*A@B +
+ * beta*C + bias), bias[j * bias_stride] along n (NULL for none), act one of: */
+#define TG_ACT_NONE 0
+#define TG_ACT_RELU 1
+int tg_sgemm_epi(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
+                 const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc,
+                 const float *bias, int64_t bias_stride, int act);
+int tg_dgemm_epi(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa, int64_t csa,
+                 const double *b, int64_t rsb, int64_t csb, double beta, double *c, int64_t rsc, int64_t csc,
+                 const double *bias, int64_t bias_stride, int act);
+
 /* `batch` independent products; matrix i uses a + i*bsa, b + i*bsb,
  * c + i*bsc (batch stride 0 broadcasts an operand; C's batch stride must
  * not make two products write the same elements). */

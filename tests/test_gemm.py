@@ -54,8 +54,9 @@ def _mats(m, k, n, dtype, seed=0):
     return rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
 
 
-def _check(got, a, b, alpha=1.0, beta=0.0, c0=None):
-    """got == alpha * a @ b + beta * c0 within a tolerance scaling with k."""
+def _check(got, a, b, alpha=1.0, beta=0.0, c0=None, bias=None, relu=False):
+    """got == relu?(alpha * a @ b + beta * c0 + bias) within a tolerance
+    scaling with k."""
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     want = alpha * np.matmul(a64, b64)
     if c0 is not None and beta != 0:
@@ -65,6 +66,11 @@ def _check(got, a, b, alpha=1.0, beta=0.0, c0=None):
     scale = abs(alpha) * np.matmul(np.abs(a64), np.abs(b64))
     if c0 is not None and beta != 0:
         scale = scale + abs(beta) * np.abs(c0.astype(np.float64))
+    if bias is not None:
+        want = want + bias.astype(np.float64)
+        scale = scale + np.abs(bias.astype(np.float64))
+    if relu:
+        want = np.maximum(want, 0)  # relu is 1-Lipschitz: the bound still holds
     eps = np.finfo(got.dtype).eps
     tol = (2 * k + 4) * eps * scale + np.finfo(got.dtype).tiny
     assert got.shape == want.shape, (got.shape, want.shape)
@@ -251,7 +257,9 @@ if given is not None:
         alpha = draw(st.sampled_from([1.0, -2.0, 0.5]))
         beta = draw(st.sampled_from([0.0, 1.0, -0.75]))
         seed = draw(st.integers(0, 2 ** 16))
-        return m, k, n, dtype, ta, tb, sa, sb, alpha, beta, seed
+        bias_step = draw(st.sampled_from([None, 1, -2]))  # None: no bias
+        relu = draw(st.booleans())
+        return m, k, n, dtype, ta, tb, sa, sb, alpha, beta, seed, bias_step, relu
 
     def _view(rng, shape, dtype, transposed, step):
         r, c = shape
@@ -260,7 +268,7 @@ if given is not None:
         return v.T if transposed else v
 
     def _run_case(K, case):
-        m, k, n, dtype, ta, tb, sa, sb, alpha, beta, seed = case
+        m, k, n, dtype, ta, tb, sa, sb, alpha, beta, seed, bias_step, relu = case
         rng = np.random.default_rng(seed)
         a = _view(rng, (m, k), dtype, ta, sa)
         b = _view(rng, (k, n), dtype, tb, sb)
@@ -272,8 +280,9 @@ if given is not None:
         else:
             out[...] = rng.standard_normal((m, n))
             c0 = out.copy()
-        K.gemm(a, b, out=out, alpha=alpha, beta=beta)
-        _check(out, a, b, alpha, beta, c0)
+        bias = None if bias_step is None else rng.standard_normal(n * abs(bias_step)).astype(dtype)[::bias_step]
+        K.gemm(a, b, out=out, alpha=alpha, beta=beta, bias=bias, activation="relu" if relu else None)
+        _check(out, a, b, alpha, beta, c0, bias, relu)
 
     @given(_gemm_case(), st.sampled_from(LEVELS))
     def test_hypothesis_compiled(case, lvl):
@@ -424,3 +433,61 @@ def test_small_path_narrow_n(level, dtype, small_max_restored):
                     o[...] = np.nan
                 kernels.gemm(at, b, out=o, alpha=alpha, beta=beta)
                 _check(o, a, b, alpha, beta, c0)
+
+
+# --------------------------------------------------------------------------
+# fused epilogue: act(alpha * a @ b + beta * c + bias), on every path
+# --------------------------------------------------------------------------
+
+# (m, k, n, a layout): wide small path, narrow-n dot path (row-major A),
+# narrow-n swapped path (column-major A: bias moves to C^T's rows), packed
+# path (run with the small path switched off), k = 0
+_EPI_CASES = ((7, 33, 45, "C"), (13, 40, 10, "C"), (40, 9, 6, "F"), (50, 70, 90, "C"), (5, 0, 9, "C"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("small", [True, False])
+def test_epilogue_every_path(level, dtype, small, small_max_restored):
+    small_max_restored(1 << 40 if small else 0)
+    for m, k, n, order in _EPI_CASES:
+        a, b = _mats(m, k, n, dtype)
+        a = np.asarray(a, order=order)
+        bias = np.linspace(-3, 3, 2 * n).astype(dtype)[::2]  # strided, crosses zero
+        for beta in (0.0, 1.0):
+            c0 = np.random.default_rng(1).standard_normal((m, n)).astype(dtype)
+            for act in (None, "relu"):
+                out = c0.copy()
+                kernels.gemm(a, b, out=out, beta=beta, bias=bias, activation=act)
+                _check(out, a, b, 1.0, beta, c0, bias, act == "relu")
+                if act == "relu":
+                    assert (out >= 0).all()
+        # columns of a transposed C (csc != 1) take the strided epilogue
+        out_t = np.empty((n, m), dtype).T
+        kernels.gemm(a, b, out=out_t, bias=bias, activation="relu")
+        _check(out_t, a, b, bias=bias, relu=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_epilogue_relu_keeps_nan_and_errors(backend):
+    K = _backend(backend)
+    a = np.array([[np.nan, 0.0], [1.0, -1.0]], np.float32)
+    b = np.eye(2, dtype=np.float32)
+    got = K.gemm(a, b, bias=np.zeros(2, np.float32), activation="relu")
+    assert np.isnan(got[0, 0]) and got[1, 1] == 0 and got[1, 0] == 1
+    with pytest.raises(RuntimeError, match="bias"):
+        K.gemm(a, b, bias=np.zeros(3, np.float32))
+    with pytest.raises(RuntimeError, match="dtype"):
+        K.gemm(a, b, bias=np.zeros(2, np.float64))
+    with pytest.raises(ValueError, match="activation"):
+        K.gemm(a, b, activation="gelu")
+
+
+def test_epilogue_threads_identical(level, threads_restored):
+    a, b = _mats(300, 200, 260, np.float32)
+    bias = np.random.default_rng(2).standard_normal(260).astype(np.float32)
+    C.set_num_threads(1)
+    one = kernels.gemm(a, b, bias=bias, activation="relu")
+    C.set_num_threads(2)
+    two = kernels.gemm(a, b, bias=bias, activation="relu")
+    assert np.array_equal(one, two)
+    _check(two, a, b, bias=bias, relu=True)

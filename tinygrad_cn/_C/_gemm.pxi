@@ -1,6 +1,7 @@
 # GEMM bindings, included by _kernels.pyx (shares its cimports and helpers).
 #
-#   gemm(a, b, out=None, alpha=1.0, beta=0.0)          2-D  a @ b
+#   gemm(a, b, out=None, alpha=1.0, beta=0.0, bias=None, activation=None)
+#                                                      2-D  act(a @ b + bias)
 #   gemm_batched(a, b, out=None, alpha=1.0, beta=0.0)  3-D  batched a @ b
 #
 # Operands may have any strides (transposed, sliced, negative-stride views):
@@ -18,6 +19,14 @@ cdef extern from "tg_kernels.h" nogil:
                  const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc)
     int tg_dgemm(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa, int64_t csa,
                  const double *b, int64_t rsb, int64_t csb, double beta, double *c, int64_t rsc, int64_t csc)
+    int TG_ACT_NONE
+    int TG_ACT_RELU
+    int tg_sgemm_epi(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t rsa, int64_t csa,
+                     const float *b, int64_t rsb, int64_t csb, float beta, float *c, int64_t rsc, int64_t csc,
+                     const float *bias, int64_t bias_stride, int act)
+    int tg_dgemm_epi(int64_t m, int64_t n, int64_t k, double alpha, const double *a, int64_t rsa, int64_t csa,
+                     const double *b, int64_t rsb, int64_t csb, double beta, double *c, int64_t rsc, int64_t csc,
+                     const double *bias, int64_t bias_stride, int act)
     int tg_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, float alpha,
                          const float *a, int64_t bsa, int64_t rsa, int64_t csa,
                          const float *b, int64_t bsb, int64_t rsb, int64_t csb, float beta,
@@ -132,23 +141,61 @@ cdef inline bint _may_overlap(cnp.ndarray x, cnp.ndarray y):
     return xl < xh and yl < yh and xl < yh and yl < xh
 
 
-def gemm(a, b, out=None, alpha=1.0, beta=0.0):
-    """alpha * a @ b + beta * out for 2-D float32/float64 arrays of any
-    strides, written into ``out`` (any strides; beta == 0 never reads it) or
-    into a new C-contiguous array (beta ignored). Returns the result.
-    Raises RuntimeError for mismatched inner dimensions or dtypes."""
+cdef inline int _gemm_call(int t, int64_t m, int64_t n, int64_t k, double al, void *pa, int64_t rsa,
+                           int64_t csa, void *pb, int64_t rsb, int64_t csb, double be, void *pc, int64_t rsc,
+                           int64_t csc, void *pv, int64_t vs, int act) noexcept nogil:
+    if t == cnp.NPY_FLOAT32:
+        return tg_sgemm_epi(m, n, k, <float>al, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
+                            <float>be, <float *>pc, rsc, csc, <const float *>pv, vs, act)
+    return tg_dgemm_epi(m, n, k, al, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
+                        be, <double *>pc, rsc, csc, <const double *>pv, vs, act)
+
+
+cdef int _activation_code(object activation) except -1:
+    if activation is None:
+        return TG_ACT_NONE
+    if activation == "relu":
+        return TG_ACT_RELU
+    raise ValueError("activation must be None or 'relu', got %r" % (activation,))
+
+
+cdef cnp.ndarray _gemm_bias(object bias, int t, int64_t n):
+    """bias as a 1-D array of n elements of C's dtype (any stride)."""
+    cdef cnp.ndarray v
+    if not cnp.PyArray_Check(bias):
+        raise TypeError("bias must be a numpy.ndarray")
+    v = <cnp.ndarray>bias
+    if cnp.PyArray_TYPE(v) != t:
+        raise RuntimeError("expected bias to have dtype %s, but got %s" % (_NATIVE[t], v.dtype))
+    if cnp.PyArray_NDIM(v) != 1 or cnp.PyArray_DIMS(v)[0] != n:
+        raise RuntimeError("bias of shape %s cannot be added to %d output columns" % (np.shape(v), n))
+    return _gemm_operand(v, t)
+
+
+def gemm(a, b, out=None, alpha=1.0, beta=0.0, bias=None, activation=None):
+    """activation(alpha * a @ b + beta * out + bias) for 2-D float32/float64
+    arrays of any strides, written into ``out`` (any strides; beta == 0
+    never reads it) or into a new C-contiguous array (beta ignored). ``bias``
+    is a 1-D array of n elements added to every row; ``activation`` None or
+    "relu". Both are applied to each tile of C as it is written, in the same
+    pass. Returns the result. Raises RuntimeError for mismatched inner
+    dimensions or dtypes."""
     cdef int t = _gemm_types(a, b, "gemm")
     cdef cnp.ndarray A, B, C, target
+    cdef cnp.ndarray V = None
     cdef cnp.npy_intp shape[2]
     cdef int64_t m, n, k, rsa, csa, rsb, csb, rsc, csc
+    cdef int64_t vs = 0
     cdef void *pa
     cdef void *pb
     cdef void *pc
+    cdef void *pv = NULL
     cdef double al = alpha
     cdef double be = beta
     cdef int rc = 0
+    cdef int act = _activation_code(activation)
     if t < 0:
-        return _ref.gemm(a, b, out=out, alpha=alpha, beta=beta)
+        return _ref.gemm(a, b, out=out, alpha=alpha, beta=beta, bias=bias, activation=activation)
     A = <cnp.ndarray>a
     B = <cnp.ndarray>b
     if cnp.PyArray_NDIM(A) != 2 or cnp.PyArray_NDIM(B) != 2:
@@ -161,13 +208,17 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0):
                            % (m, k, cnp.PyArray_DIMS(B)[0], n))
     A = _gemm_operand(A, t)
     B = _gemm_operand(B, t)
+    if bias is not None:
+        V = _gemm_bias(bias, t, n)
+        pv = cnp.PyArray_DATA(V)
+        vs = _est(V, 0)
     shape[0] = m
     shape[1] = n
     C = _gemm_out(out, t, 2, shape)
     if out is None:
         be = 0.0
     target = C
-    if out is not None and (_may_overlap(C, A) or _may_overlap(C, B)):
+    if out is not None and (_may_overlap(C, A) or _may_overlap(C, B) or (V is not None and _may_overlap(C, V))):
         C = np.array(C, order="C") if be != 0.0 else <cnp.ndarray>cnp.PyArray_EMPTY(2, shape, t, 0)
     rsa = _est(A, 0); csa = _est(A, 1)
     rsb = _est(B, 0); csb = _est(B, 1)
@@ -176,20 +227,10 @@ def gemm(a, b, out=None, alpha=1.0, beta=0.0):
     pb = cnp.PyArray_DATA(B)
     pc = cnp.PyArray_DATA(C)
     if m * n * k < GEMM_NOGIL_MIN:
-        if t == cnp.NPY_FLOAT32:
-            rc = tg_sgemm(m, n, k, <float>al, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
-                          <float>be, <float *>pc, rsc, csc)
-        else:
-            rc = tg_dgemm(m, n, k, al, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
-                          be, <double *>pc, rsc, csc)
+        rc = _gemm_call(t, m, n, k, al, pa, rsa, csa, pb, rsb, csb, be, pc, rsc, csc, pv, vs, act)
     else:
         with nogil:
-            if t == cnp.NPY_FLOAT32:
-                rc = tg_sgemm(m, n, k, <float>al, <const float *>pa, rsa, csa, <const float *>pb, rsb, csb,
-                              <float>be, <float *>pc, rsc, csc)
-            else:
-                rc = tg_dgemm(m, n, k, al, <const double *>pa, rsa, csa, <const double *>pb, rsb, csb,
-                              be, <double *>pc, rsc, csc)
+            rc = _gemm_call(t, m, n, k, al, pa, rsa, csa, pb, rsb, csb, be, pc, rsc, csc, pv, vs, act)
     if rc != 0:
         raise MemoryError("gemm: cannot allocate packing buffers")
     if C is not target:

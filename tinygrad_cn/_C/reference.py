@@ -145,11 +145,30 @@ def _gemm_finish(r, out, alpha, beta):
     return out
 
 
-def gemm(a, b, out=None, alpha=1.0, beta=0.0):
-    """alpha * a @ b + beta * out for 2-D arrays (a new array when out is
-    None; beta is then ignored; beta == 0 never reads out)."""
+def gemm(a, b, out=None, alpha=1.0, beta=0.0, bias=None, activation=None):
+    """activation(alpha * a @ b + beta * out + bias) for 2-D arrays (a new
+    array when out is None; beta is then ignored; beta == 0 never reads out);
+    bias 1-D of n elements, activation None or "relu"."""
     a, b = _gemm_check(a, b, 2, "gemm")
-    return _gemm_finish(np.matmul(a, b), out, alpha, beta)
+    if activation not in (None, "relu"):
+        raise ValueError("activation must be None or 'relu', got %r" % (activation,))
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype != a.dtype:
+            raise RuntimeError("expected bias to have dtype %s, but got %s" % (a.dtype, bias.dtype))
+        if bias.shape != (b.shape[1],):
+            raise RuntimeError("bias of shape %s cannot be added to %d output columns" % (bias.shape, b.shape[1]))
+    if bias is None and activation is None:
+        return _gemm_finish(np.matmul(a, b), out, alpha, beta)
+    r = _gemm_finish(np.matmul(a, b), None if out is None else np.array(out), alpha, beta)
+    if bias is not None:
+        r += bias
+    if activation == "relu":
+        r = relu(r, out=r)
+    if out is None:
+        return r
+    out[...] = r
+    return out
 
 
 def gemm_batched(a, b, out=None, alpha=1.0, beta=0.0):
