@@ -33,6 +33,7 @@ from .legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTenso
                      ByteTensor, BoolTensor, cuda, backends, set_default_device, get_default_device)
 from . import autograd
 from . import linalg
+from . import nn
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly
 from ._C import show_config, set_num_threads, get_num_threads
 

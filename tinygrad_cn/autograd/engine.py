@@ -92,8 +92,43 @@ def _needed(order, targets):
     return execute
 
 
+class DeferredGrad:
+    """A gradient that a backward returns uncomputed, so that the engine can
+    add it straight into a leaf's existing ``.grad``: a matmul backward hands
+    over ``dW = g^T @ x`` and the GEMM writes it with beta=1 into the buffer,
+    with no temporary. ``compute(out)`` adds the gradient into the array
+    ``out``, or returns it as a new array when ``out`` is None. Wherever the
+    value itself is needed (hooks, a second contribution, autograd.grad,
+    anomaly mode, create_graph, a non-leaf) the engine just computes it."""
+
+    __slots__ = ("compute", "shape", "dtype")
+
+    def __init__(self, compute, shape, dtype):
+        self.compute, self.shape, self.dtype = compute, tuple(shape), np.dtype(dtype)
+
+    def tensor(self):
+        return _tensor()._make(self.compute(None))
+
+
+def _materialize(g):
+    return g.tensor() if isinstance(g, DeferredGrad) else g
+
+
 def _accumulate(variable, grad, create_graph):
     """Add ``grad`` into ``variable.grad`` (a leaf, or a non-leaf that retains grad)."""
+    if isinstance(grad, DeferredGrad):
+        g = variable._grad
+        if g is not None and g._data.shape == grad.shape and g._data.dtype == grad.dtype and \
+                g._data.flags.writeable:
+            grad.compute(g._data)
+            g._vc[0] += 1
+            _run_post_hooks(variable)
+            return
+        if g is None and grad.dtype == variable._data.dtype:
+            variable._grad = grad.tensor()  # a fresh array nobody else holds: no copy
+            _run_post_hooks(variable)
+            return
+        grad = grad.tensor()
     if variable._grad is None:
         arr = grad._data
         if create_graph:
@@ -109,6 +144,10 @@ def _accumulate(variable, grad, create_graph):
         g = variable._grad
         g._data += grad._data
         g._vc[0] += 1
+    _run_post_hooks(variable)
+
+
+def _run_post_hooks(variable):
     x = variable._x
     if x is not None and x.post_hooks:
         for hook in list(x.post_hooks):
@@ -118,6 +157,7 @@ def _accumulate(variable, grad, create_graph):
 def _add_grads(a, b):
     if a is None:
         return b
+    a, b = _materialize(a), _materialize(b)
     if STATE.enabled:
         return a + b
     return _tensor()._make(a._data + b._data)
@@ -160,6 +200,8 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
     prof = _hooks.profiler
+    # DeferredGrad may travel to a leaf only when nothing else looks at it
+    defer = capture is None and not create_graph and not STATE.anomaly
     errstate = np.errstate(all="ignore")  # nan/inf in gradients is data, not a warning, as in torch
     errstate.__enter__()
     try:
@@ -170,7 +212,7 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
                 if g is not None:
                     hooks = node.hooks_for(nr)
                     if hooks:
-                        grads[nr] = _run_hooks(hooks, g)
+                        grads[nr] = _run_hooks(hooks, _materialize(g))
             if capture is not None:
                 for nr, g in enumerate(grads):
                     slot = capture.get((node, nr))
@@ -183,7 +225,7 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
                 continue
             results = ()
             if run and any(g is not None for g in grads):
-                results = _call_node(node, grads, retain_graph, prof)
+                results = _call_node(node, grads, retain_graph, prof, defer)
             for i, edge in enumerate(node._next):
                 if not edge:
                     continue
@@ -209,7 +251,7 @@ def _num_outputs(node):
     return len(meta) if meta else 1
 
 
-def _call_node(node: Function, grads, retain_graph, prof):
+def _call_node(node: Function, grads, retain_graph, prof, defer=False):
     if node._freed:
         raise RuntimeError(_FREED_MSG)
     if node.materialize_grads:
@@ -235,6 +277,12 @@ def _call_node(node: Function, grads, retain_graph, prof):
         if g is None or meta is None:
             out.append(None)
             continue
+        if isinstance(g, DeferredGrad):
+            edge = node._next[i]
+            if defer and edge and isinstance(edge[0], AccumulateGrad) and (g.shape, g.dtype) == meta:
+                out.append(g)
+                continue
+            g = g.tensor()
         if not isinstance(g, Tensor):
             g = Tensor._make(np.asarray(g))
         shape, dt = meta

@@ -11,10 +11,67 @@ import string
 
 import numpy as np
 
+from .._C import kernels
+from ..autograd.engine import DeferredGrad
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, tensor_method, _EXPORTS
 
 _make = Tensor._make
+_GEMM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_batch(x: np.ndarray, batch: tuple) -> np.ndarray:
+    """x (..., r, c) as a 3-D stack for gemm_batched: its own batch folded
+    (a view when the strides allow), one matrix when it has no batch to
+    broadcast, else broadcast to ``batch`` (a copy)."""
+    r, c = x.shape[-2:]
+    if x.shape[:-2] == batch:
+        return x.reshape(math.prod(batch), r, c)
+    if math.prod(x.shape[:-2]) == 1:
+        return x.reshape(1, r, c)
+    return np.broadcast_to(x, batch + (r, c)).reshape(-1, r, c)
+
+
+def _rows_shape(shape: tuple) -> tuple:
+    return (math.prod(shape[:-1]), shape[-1])
+
+
+def _rows(x: np.ndarray) -> np.ndarray:
+    """x (..., k) as a 2-D array of rows (a view when the strides allow)."""
+    return x.reshape(_rows_shape(x.shape))
+
+
+def mm_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.matmul(a, b) for arrays of two or more dims (shapes already
+    checked); float32 and float64 run on our GEMM, other dtypes on NumPy."""
+    if a.dtype not in _GEMM_DTYPES or b.dtype != a.dtype:
+        return np.matmul(a, b)
+    if b.ndim == 2:
+        if a.ndim == 2:
+            return kernels.gemm(a, b)
+        # (..., m, k) @ (k, n) is one (prod(...) * m) x k product
+        return kernels.gemm(_rows(a), b).reshape(a.shape[:-1] + b.shape[1:])
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    r = kernels.gemm_batched(_as_batch(a, batch), _as_batch(b, batch))
+    return r.reshape(batch + r.shape[-2:])
+
+
+def _weight_grad(x: Tensor, g: Tensor, transpose: bool):
+    """x^T @ g summed over x's leading dims (the gradient of a 2-D weight
+    W in ``x @ W``, or of W^T in ``x @ W.T`` when ``transpose``), folded to
+    one GEMM. Outside create_graph it is a DeferredGrad, which the engine
+    adds into an existing ``.grad`` in the GEMM itself (beta=1)."""
+    if STATE.enabled or x._data.dtype not in _GEMM_DTYPES:
+        x2, g2 = x.reshape(_rows_shape(x.shape)), g.reshape(_rows_shape(g.shape))
+        return g2.mT @ x2 if transpose else x2.mT @ g2
+    x2, g2 = _rows(x._data), _rows(g._data)
+    a, b = (g2.T, x2) if transpose else (x2.T, g2)
+
+    def compute(out):
+        return kernels.gemm(a, b) if out is None else kernels.gemm(a, b, out=out, beta=1.0)
+
+    return DeferredGrad(compute, (a.shape[0], b.shape[1]), a.dtype)
 
 
 def _dtype_word(x):
@@ -40,18 +97,124 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a._data, b._data)
+        return mm_arrays(a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        # The engine sums these over broadcast batch dims.
-        return (g @ b.mT if need_a else None), (a.mT @ g if need_b else None)
+        # The engine sums these over broadcast batch dims; a 2-D b takes
+        # the sum over a's batch inside one GEMM.
+        grad_a = g @ b.mT if need_a else None
+        if not need_b:
+            return grad_a, None
+        return grad_a, (_weight_grad(a, g, False) if b.ndim == 2 else a.mT @ g)
 
 
 class Mm(MatMul):
     """A product of two matrices: torch calls this node MmBackward0."""
+
+
+class Linear(Function):
+    """``x @ W^T + b`` in one GEMM call: the bias is added to each tile of
+    the output as the GEMM writes it, and the weight gradient goes straight
+    into ``W.grad`` (see _weight_grad)."""
+
+    node_name = "AddmmBackward0"  # what torch's F.linear shows for a 2-D input with bias
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return _linear_forward(x, weight, bias, None)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        return _linear_backward(ctx.needs_input_grad, x, weight, g)
+
+
+class LinearRelu(Function):
+    """``relu(x @ W^T + b)`` in one GEMM call (relu applied as the output is
+    written); the node torch shows for ``F.relu(F.linear(...))``."""
+
+    node_name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        y = _make(_linear_forward(x, weight, bias, "relu"))
+        ctx.save_for_backward(x, weight, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, y = ctx.saved_tensors
+        from .pointwise import ReluGrad
+        return _linear_backward(ctx.needs_input_grad, x, weight, ReluGrad.apply(y, g))
+
+
+def _linear_forward(x, weight, bias, activation):
+    xd = x._data
+    y = kernels.gemm(_rows(xd), weight._data.T, bias=None if bias is None else bias._data, activation=activation)
+    return y.reshape(xd.shape[:-1] + weight._data.shape[:1])
+
+
+def _linear_backward(needs, x, weight, g):
+    """Gradients of x @ W^T + b given g = dL/d(x @ W^T + b)."""
+    need_x, need_w, need_b = needs
+    grad_x = g @ weight if need_x else None
+    grad_w = _weight_grad(x, g, True) if need_w else None
+    grad_b = (g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g) if need_b else None
+    return grad_x, grad_w, grad_b
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``, as ``torch.nn.functional.linear``: input
+    (*, in_features), weight (out_features, in_features), bias
+    (out_features) or None. One GEMM call with the bias fused in.
+
+    Example::
+
+        >>> x, w, b = tinygrad_cn.ones(2, 3), tinygrad_cn.ones(4, 3), tinygrad_cn.zeros(4)
+        >>> tinygrad_cn.nn.functional.linear(x, w, b).shape
+        tinygrad_cn.Size([2, 4])
+    """
+    return _linear(input, weight, bias, False)
+
+
+def linear_relu(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``relu(linear(input, weight, bias))`` in one GEMM pass, the relu
+    applied while the output is written (torch's fused ``LinearReLU``).
+
+    Example::
+
+        >>> x, w = tinygrad_cn.ones(2, 3), -tinygrad_cn.ones(4, 3)
+        >>> tinygrad_cn.nn.functional.linear_relu(x, w).sum().item()
+        0.0
+    """
+    return _linear(input, weight, bias, True)
+
+
+def _linear(x, weight, bias, relu):
+    x, weight = _as_tensor(x), _as_tensor(weight)
+    if x._data.ndim == 0 or weight._data.ndim != 2 or (bias is not None and bias._data.ndim != 1):
+        # the rare forms (1-D weight, a broadcast bias): as torch composes them
+        y = matmul(x, weight.mT if weight._data.ndim == 2 else weight)
+        y = y if bias is None else y + bias
+        return y.relu() if relu else y
+    _check_matmul(x._data, weight._data.T)
+    if bias is not None:
+        _check_bias(bias._data, weight._data, x._data.shape[:-1])
+    return (LinearRelu if relu else Linear).apply(x, weight, bias)
+
+
+def _check_bias(b: np.ndarray, w: np.ndarray, batch: tuple) -> None:
+    if b.dtype != w.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {_type_word(b)} and {_type_word(w)}")
+    if b.shape[0] != w.shape[0]:
+        target = list(batch) + [w.shape[0]]
+        raise RuntimeError(f"The expanded size of the tensor ({w.shape[0]}) must match the existing size "
+                           f"({b.shape[0]}) at non-singleton dimension {len(target) - 1}.  Target sizes: "
+                           f"{target}.  Tensor sizes: [{b.shape[0]}]")
 
 
 def _shape_str(s):
