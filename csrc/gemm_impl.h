@@ -80,6 +80,18 @@ static void TGN(tg_pack_b)(int64_t kc, int64_t nc, const TG_T *b, int64_t rsb, i
                 for (j = 0; j < TG_NR; ++j)
                     d[p * TG_NR + j] = src[j];
             }
+        } else if (nr == TG_NR && rsb == 1) {
+            /* B^T stored row-major (x @ W.T): read each column contiguously
+             * in blocks of 8 k, so every cache line of it is read once */
+            int64_t p0, pe;
+            for (p0 = 0; p0 < kc; p0 += 8) {
+                pe = kc - p0 < 8 ? kc : p0 + 8;
+                for (j = 0; j < TG_NR; ++j) {
+                    const TG_T *src = bp + j * csb;
+                    for (p = p0; p < pe; ++p)
+                        d[p * TG_NR + j] = src[p];
+                }
+            }
         } else {
             for (p = 0; p < kc; ++p) {
                 for (j = 0; j < nr; ++j)
