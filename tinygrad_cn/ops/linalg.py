@@ -333,7 +333,8 @@ class Dot(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.asarray(np.dot(a._data, b._data))
+        x, y = a._data, b._data
+        return mm_arrays(x[None, :], y[:, None]).reshape(()) if x.size else np.asarray(np.dot(x, y))
 
     @staticmethod
     def backward(ctx, g):
