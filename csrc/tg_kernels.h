@@ -160,4 +160,9 @@ int tg_dgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k, double alph
 }
 #endif
 
+/* Kernel families declared in their own headers (one owner each). */
+#include "tg_activations.h" /* activations.c: log, gelu, silu, softplus, ... */
+#include "tg_rowwise.h"     /* rowwise.c: softmax, log_softmax, cross-entropy */
+#include "tg_optim.h"       /* optim.c: fused optimizer steps */
+
 #endif /* TG_KERNELS_H */

@@ -7,7 +7,7 @@ exact extent and checks the results against plain loops; built here with
 By hand (see the README's developer notes)::
 
     gcc -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fopenmp \\
-        -Icsrc csrc/*.c tests/native/bounds_check.c -lm -o /tmp/bounds && /tmp/bounds
+        -Icsrc csrc/*.c tests/native/*.c -lm -o /tmp/bounds && /tmp/bounds
 """
 import glob
 import os
@@ -35,8 +35,8 @@ def test_kernels_stay_in_bounds_under_asan(tmp_path):
     probe.write_text("int main(void) { return 0; }\n")
     if _compile(str(tmp_path / "probe"), [str(probe)]).returncode != 0:
         pytest.skip("the compiler cannot build with -fsanitize=address,undefined")
-    sources = sorted(glob.glob(os.path.join(ROOT, "csrc", "*.c"))) + [os.path.join(ROOT, "tests", "native",
-                                                                                   "bounds_check.c")]
+    sources = sorted(glob.glob(os.path.join(ROOT, "csrc", "*.c")) + glob.glob(os.path.join(ROOT, "tests", "native",
+                                                                                       "*.c")))
     exe = str(tmp_path / "bounds_check")
     build = _compile(exe, sources, ["-fopenmp"])
     if build.returncode != 0:  # no OpenMP runtime: the serial build is still worth checking

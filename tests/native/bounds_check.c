@@ -30,6 +30,11 @@ static double rnd(void) /* uniform in [-1, 1) */
 
 static long checks;
 
+/* per-family drivers (tests/native/bounds_<family>.c) */
+void bounds_activations(long *checks);
+void bounds_rowwise(long *checks);
+void bounds_optim(long *checks);
+
 #define FAIL(...)                                                                                             \
     do {                                                                                                      \
         printf("FAIL: " __VA_ARGS__);                                                                         \
@@ -266,6 +271,9 @@ int main(void)
             for (e = 0; e <= 40; ++e)
                 check_elementwise(e);
             check_elementwise(70001);
+            bounds_activations(&checks);
+            bounds_rowwise(&checks);
+            bounds_optim(&checks);
         }
     }
     printf("OK %ld\n", checks);

@@ -39,20 +39,11 @@ __all__ = [
     "have_openmp",
 ]
 
-#: Names every backend provides. Kernels added later: append here, implement
-#: in reference.py (mandatory) and in _kernels.pyx (optional -- a name the
-#: extension lacks is served by the reference).
-KERNEL_NAMES = (
-    "exp",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "relu_backward",
-    "sigmoid_backward",
-    "tanh_backward",
-    "gemm",
-    "gemm_batched",
-)
+#: Names every backend provides: everything the NumPy reference exports (its
+#: ``__all__``, gathered from reference.py and ref_*.py). A kernel is added
+#: to a reference module (mandatory) and to a .pxi of _kernels.pyx (optional:
+#: a name the extension lacks is served by the reference).
+KERNEL_NAMES = tuple(reference.__all__)
 
 
 def _truthy(value):

@@ -280,3 +280,6 @@ def get_num_threads():
 # --------------------------------------------------------------------------
 
 include "_gemm.pxi"
+include "_activations.pxi"
+include "_rowwise.pxi"
+include "_optim.pxi"

@@ -177,3 +177,12 @@ def gemm_batched(a, b, out=None, alpha=1.0, beta=0.0):
     if a.shape[0] != b.shape[0] and 1 not in (a.shape[0], b.shape[0]):
         raise RuntimeError("batch dimensions cannot be broadcast (%d and %d)" % (a.shape[0], b.shape[0]))
     return _gemm_finish(np.matmul(a, b), out, alpha, beta)
+
+
+# Kernel families with references of their own (one module each).
+from .ref_activations import *  # noqa: E402,F401,F403
+from .ref_rowwise import *  # noqa: E402,F401,F403
+from .ref_optim import *  # noqa: E402,F401,F403
+from . import ref_activations as _ra, ref_rowwise as _rr, ref_optim as _ro  # noqa: E402
+
+__all__ = __all__ + _ra.__all__ + _rr.__all__ + _ro.__all__

@@ -1,0 +1,1 @@
+# fused optimizer updates over many tensors (csrc/optim.c): Cython bindings, included by _kernels.pyx.
