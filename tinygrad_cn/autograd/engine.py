@@ -231,19 +231,34 @@ def run_backward(roots, retain_graph: bool, create_graph: bool, capture=None):
                     continue
                 child, nr = edge
                 g = results[i] if i < len(results) else None
+                left = deps[child] - 1
+                deps[child] = left
+                if isinstance(g, DeferredGrad):
+                    if left == 0 and child not in buffers:
+                        # the leaf's only gradient: add it now, while the
+                        # inputs it is computed from are still as saved
+                        _run_leaf(child, g, create_graph)
+                        continue
+                    g = g.tensor()
                 if g is not None:
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * _num_outputs(child)
                     buf[nr] = _add_grads(buf[nr], g)
-                left = deps[child] - 1
-                deps[child] = left
                 if left == 0:
                     ready.append(child)
     finally:
         STATE.enabled = prev_mode
         errstate.__exit__(None, None, None)
     return captured
+
+
+def _run_leaf(node: AccumulateGrad, g, create_graph):
+    """The AccumulateGrad step for one gradient: tensor hooks, then .grad."""
+    hooks = node.hooks_for(0)
+    if hooks:
+        g = _run_hooks(hooks, _materialize(g))
+    _accumulate(node.variable, g, create_graph)
 
 
 def _num_outputs(node):

@@ -30,7 +30,7 @@ def _as_batch(x: np.ndarray, batch: tuple) -> np.ndarray:
         return x.reshape(math.prod(batch), r, c)
     if math.prod(x.shape[:-2]) == 1:
         return x.reshape(1, r, c)
-    return np.broadcast_to(x, batch + (r, c)).reshape(-1, r, c)
+    return np.broadcast_to(x, batch + (r, c)).reshape(math.prod(batch), r, c)
 
 
 def _rows_shape(shape: tuple) -> tuple:
@@ -133,6 +133,10 @@ class Linear(Function):
         return _linear_backward(ctx.needs_input_grad, x, weight, g)
 
 
+class LinearNoBias(Linear):
+    node_name = "MmBackward0"
+
+
 class LinearRelu(Function):
     """``relu(x @ W^T + b)`` in one GEMM call (relu applied as the output is
     written); the node torch shows for ``F.relu(F.linear(...))``."""
@@ -204,16 +208,17 @@ def _linear(x, weight, bias, relu):
     _check_matmul(x._data, weight._data.T)
     if bias is not None:
         _check_bias(bias._data, weight._data, x._data.shape[:-1])
-    return (LinearRelu if relu else Linear).apply(x, weight, bias)
+    return (LinearRelu if relu else Linear if bias is not None else LinearNoBias).apply(x, weight, bias)
 
 
 def _check_bias(b: np.ndarray, w: np.ndarray, batch: tuple) -> None:
     if b.dtype != w.dtype:
         raise RuntimeError(f"self and mat2 must have the same dtype, but got {_type_word(b)} and {_type_word(w)}")
     if b.shape[0] != w.shape[0]:
-        target = list(batch) + [w.shape[0]]
+        # torch folds the input to 2-D (addmm) before checking the bias
+        target = [math.prod(batch), w.shape[0]]
         raise RuntimeError(f"The expanded size of the tensor ({w.shape[0]}) must match the existing size "
-                           f"({b.shape[0]}) at non-singleton dimension {len(target) - 1}.  Target sizes: "
+                           f"({b.shape[0]}) at non-singleton dimension 1.  Target sizes: "
                            f"{target}.  Tensor sizes: [{b.shape[0]}]")
 
 
