@@ -60,6 +60,7 @@ typedef struct {
 /* ---- generic ---- */
 #define TG_SUFFIX generic
 #define TG_USE_FMA TG_GENERIC_HAS_FMA
+#define TG_RW_VBYTES 16
 #include "rowwise_impl.h"
 
 #if TG_X86_DISPATCH
@@ -67,6 +68,7 @@ typedef struct {
 TG_BEGIN_AVX2
 #define TG_SUFFIX avx2
 #define TG_USE_FMA 1
+#define TG_RW_VBYTES 32
 #include "rowwise_impl.h"
 TG_END_TARGET
 
@@ -74,6 +76,7 @@ TG_END_TARGET
 TG_BEGIN_AVX512
 #define TG_SUFFIX avx512
 #define TG_USE_FMA 1
+#define TG_RW_VBYTES 64
 #include "rowwise_impl.h"
 TG_END_TARGET
 

@@ -5,6 +5,7 @@
  *
  *     TG_SUFFIX   name suffix of this variant (generic, avx2, avx512)
  *     TG_USE_FMA  1 when a hardware fused multiply-add may be used
+ *     TG_RW_VBYTES  vector width in bytes (16, 32, 64)
  *
  * The file includes itself twice more (RW_BODY defined) to instantiate the
  * row loops for float (RW_T = float) and double. Each loop is branch-free
@@ -121,6 +122,7 @@ TG_INLINE double TGN(rw_exp)(double x)
 
 #define RW_T float
 #define RW_S f32
+#define RW_MAXACC (4 * TG_RW_VBYTES / 4)
 #define RW_EXP TGN(rw_expf)
 #define RW_LOG logf
 #include "rowwise_impl.h"
@@ -128,9 +130,11 @@ TG_INLINE double TGN(rw_exp)(double x)
 #undef RW_S
 #undef RW_EXP
 #undef RW_LOG
+#undef RW_MAXACC
 
 #define RW_T double
 #define RW_S f64
+#define RW_MAXACC (4 * TG_RW_VBYTES / 8)
 #define RW_EXP TGN(rw_exp)
 #define RW_LOG log
 #include "rowwise_impl.h"
@@ -138,6 +142,7 @@ TG_INLINE double TGN(rw_exp)(double x)
 #undef RW_S
 #undef RW_EXP
 #undef RW_LOG
+#undef RW_MAXACC
 
 #undef RW_BODY
 
@@ -159,6 +164,7 @@ static const tg_rw_table TGN(tg_rw_table) = {
 #undef TGN
 #undef TG_SUFFIX
 #undef TG_USE_FMA
+#undef TG_RW_VBYTES
 
 #else /* RW_BODY */
 /* ======================================================================== */
@@ -172,12 +178,22 @@ static const tg_rw_table TGN(tg_rw_table) = {
  * turns the whole row into NaN (as torch). */
 TG_INLINE RW_T RWN(rw_rowmax)(const RW_T *x, int64_t c)
 {
-    RW_T m = -(RW_T)INFINITY;
-    int64_t j;
-    TG_OMP(simd reduction(max : m))
-    for (j = 0; j < c; ++j)
-        m = x[j] > m ? x[j] : m;
-    return m;
+    /* RW_MAXACC independent lanes (several vectors' worth): a single vector
+     * accumulator would make the loop wait on the latency of each max. */
+    RW_T acc[RW_MAXACC];
+    int64_t j = 0;
+    int k, w;
+    for (k = 0; k < RW_MAXACC; ++k)
+        acc[k] = -(RW_T)INFINITY;
+    for (; j + RW_MAXACC <= c; j += RW_MAXACC)
+        for (k = 0; k < RW_MAXACC; ++k)
+            acc[k] = x[j + k] > acc[k] ? x[j + k] : acc[k];
+    for (; j < c; ++j)
+        acc[0] = x[j] > acc[0] ? x[j] : acc[0];
+    for (w = RW_MAXACC / 2; w > 0; w /= 2) /* tree: vector halves first */
+        for (k = 0; k < w; ++k)
+            acc[k] = acc[k + w] > acc[k] ? acc[k + w] : acc[k];
+    return acc[0];
 }
 
 /* sum_j e^(x_j - m) */

@@ -284,6 +284,25 @@ def test_out_inplace_and_noncontiguous(level):
         kernels.softmax(base, out=np.empty((6, 40), np.float32))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_noncontiguous(level, dtype):
+    """Strided logits, target, weight, lse and grad_loss are copied, not misread."""
+    rng = np.random.default_rng(10)
+    x = _logits(rng, (14, 9), dtype).T[:, ::2]  # (9, 7), neither C- nor F-contiguous
+    t = rng.integers(0, 7, 18)[::2]
+    w = rng.uniform(0.5, 1.5, 14).astype(dtype)[::2]
+    gl = rng.standard_normal(18).astype(dtype)[::-2]
+    xc = np.ascontiguousarray(x)
+    kw = dict(weight=w, label_smoothing=0.1, reduction="none")
+    loss, lse = kernels.cross_entropy(x, t, **kw)
+    rloss, rlse = reference.cross_entropy(xc, np.ascontiguousarray(t), weight=w.copy(), label_smoothing=0.1,
+                                          reduction="none")
+    _close(loss, rloss, dtype)
+    lse_view = np.repeat(lse, 2)[::2]
+    _close(kernels.cross_entropy_backward(x, t, lse_view, gl, **kw),
+           reference.cross_entropy_backward(xc, t, rlse, gl.copy(), **kw), dtype)
+
+
 def test_other_dtypes_use_the_reference(backend):
     x16 = np.linspace(-3, 3, 12, dtype=np.float16).reshape(3, 4)
     got = backend.softmax(x16)
