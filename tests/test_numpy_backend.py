@@ -15,7 +15,7 @@ import pytest
 
 HERE = Path(__file__).parent
 SUITES = ["test_ops_pointwise.py", "test_chain_rule.py", "test_autograd.py", "test_pytorch_programs.py",
-          "test_matmul_autograd.py"]
+          "test_matmul_autograd.py", "test_nn_functional_kernels.py"]
 
 
 def test_op_and_autograd_suites_pass_on_the_numpy_kernels():

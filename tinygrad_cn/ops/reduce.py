@@ -7,6 +7,8 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _dtype
+from .._C import kernels as K
+from ..autograd.grad_mode import STATE
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor_method, _wrap_dim, _EXPORTS
 from ..tensor import wrap_dims
@@ -635,13 +637,32 @@ def median(input, dim=None, keepdim=False):
     return namedtuple("median", ["values", "indices"])(*input.kthvalue(k + 1, d, keepdim))
 
 
-# -- softmax family (row-wise; fused kernels belong to the kernel issue) ------------
+# -- softmax family: row-wise fused kernels ----------------------------------------
+_ROW_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _along(kernel, dim, *arrays):
+    """kernel(*arrays) over rows along ``dim`` (the kernels work on the last
+    axis; another dim goes through a moved view, which the binding copies)."""
+    last = arrays[0].ndim - 1
+    if dim == last:
+        return kernel(*arrays)
+    return np.moveaxis(kernel(*(np.moveaxis(a, dim, -1) for a in arrays)), -1, dim)
+
+
+def _numpy_softmax(a, dim, log):
+    shifted = a - np.max(a, axis=dim, keepdims=True) if a.size else a
+    if log:
+        return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=dim, keepdims=True)
+
+
 class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x._data - np.max(x._data, axis=dim, keepdims=True) if x._data.size else x._data
-        e = np.exp(shifted)
-        y = _make(e / np.sum(e, axis=dim, keepdims=True))
+        a = x._data
+        y = _make(_along(K.softmax, dim, a) if a.dtype in _ROW_DTYPES else _numpy_softmax(a, dim, False))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -649,15 +670,17 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        # d softmax: y * (g - sum(g * y)) along dim
-        return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+        if STATE.enabled or y._data.dtype not in _ROW_DTYPES:  # create_graph: differentiable form
+            # d softmax: y * (g - sum(g * y)) along dim
+            return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
+        return _make(_along(K.softmax_backward, ctx.dim, y._data, g._data)), None
 
 
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x._data - np.max(x._data, axis=dim, keepdims=True) if x._data.size else x._data
-        y = _make(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
+        a = x._data
+        y = _make(_along(K.log_softmax, dim, a) if a.dtype in _ROW_DTYPES else _numpy_softmax(a, dim, True))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -665,8 +688,10 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        # d log_softmax: g - softmax * sum(g) along dim
-        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+        if STATE.enabled or y._data.dtype not in _ROW_DTYPES:
+            # d log_softmax: g - softmax * sum(g) along dim
+            return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+        return _make(_along(K.log_softmax_backward, ctx.dim, y._data, g._data)), None
 
 
 def _softmax_input(input, dim, dtype):

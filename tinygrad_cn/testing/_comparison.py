@@ -202,6 +202,9 @@ def _compare_arrays(actual, expected, a, e, rtol, atol, equal_nan, check_dtype, 
                  f"Relative difference: {float(rel_diff)}" + ("" if exact else f" (up to {rtol} allowed)")]
         return "\n".join(lines), path
     n_bad, n = int(mismatch.sum()), mismatch.size
+    if equal_nan:  # NaN against NaN matched: it is not the greatest difference
+        both = np.isnan(a.astype(np.float64)) & np.isnan(e.astype(np.float64))
+        abs_diff, rel_diff = np.where(both, 0.0, abs_diff), np.where(both, 0.0, rel_diff)
     abs_idx, rel_idx = _argmax_nan(abs_diff), _argmax_nan(rel_diff)
     lines = [f"Tensor-likes are not {'equal' if exact else 'close'}!", "",
              f"Mismatched elements: {n_bad} / {n} ({n_bad / n:.1%})",
