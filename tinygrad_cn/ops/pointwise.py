@@ -509,7 +509,7 @@ _LN10 = math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 Exp = _unary("exp", K.exp, lambda y, g: g * y, saves="y")
-Log = _unary("log", np.log, lambda x, g: g / x)
+Log = _unary("log", K.log, lambda x, g: g / x)
 Log1p = _unary("log1p", np.log1p, lambda x, g: g / (x + 1))
 Expm1 = _unary("expm1", np.expm1, lambda y, g: g * (y + 1), saves="y")
 Log2 = _unary("log2", np.log2, lambda x, g: g / (x * _LN2))
@@ -551,7 +551,9 @@ _erf_scalar = np.frompyfunc(math.erf, 1, 1)
 
 
 def _erf(a):
-    # math.erf is exact to the last bit; a compiled erf belongs to the kernel issue.
+    if a.dtype in (np.float32, np.float64):
+        return K.erf(a)  # compiled, ~1 ulp
+    # math.erf is exact to the last bit (float16 and friends)
     return np.asarray(_erf_scalar(a)).astype(a.dtype) if a.size else a.copy()
 
 
