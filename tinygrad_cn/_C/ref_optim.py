@@ -34,7 +34,7 @@ import numpy as np
 
 __all__ = ["sgd_step", "adam_step", "rmsprop_step", "adagrad_step", "adadelta_step", "adamax_step", "nadam_step"]
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOATS = (np.float32, np.float64)
 
 
 # --------------------------------------------------------------------------
@@ -54,11 +54,11 @@ def _check_list(arrs, name, params, dtype, writeable):
     for i, a in enumerate(arrs):
         if not isinstance(a, np.ndarray):
             raise TypeError("%s[%d] must be a numpy.ndarray, got %s" % (name, i, type(a).__name__))
-        if a.dtype not in _FLOATS:
+        if a.dtype.type not in _FLOATS:
             raise TypeError("%s[%d] has dtype %s; the optimizer kernels take float32 or float64" % (name, i, a.dtype))
         if dtype is None:
             dtype = a.dtype
-        elif a.dtype != dtype:
+        elif a.dtype.type is not dtype.type:
             raise TypeError("%s[%d] has dtype %s but the call's dtype is %s (all arrays of one call share one dtype)"
                             % (name, i, a.dtype, dtype))
         if arrs is not params and a.shape != params[i].shape:
