@@ -5,10 +5,11 @@
  *
  * Structure:
  *   - tg_optim_run() (here, compiled once) splits the total element count of
- *     the call into equal parts, one per thread, cut at multiples of 64
+ *     the call into equal pieces (one per thread, or about 64K elements each
+ *     for large calls, handed out dynamically), cut at multiples of 64
  *     elements (whole cache lines of every array for aligned tensors), and
- *     calls a per-segment function for each (tensor, element range) piece of
- *     its part;
+ *     calls a per-segment function for each (tensor, element range) part of
+ *     a piece;
  *   - the per-segment functions (optim_impl.h, compiled for generic, AVX2 and
  *     AVX-512) compute the per-tensor host scalars in double and run one
  *     `omp simd` loop specialised on the option flags.
@@ -27,10 +28,6 @@
 
 #include <math.h>
 #include <stdint.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "tg_dispatch.h"
 
@@ -96,6 +93,9 @@ static const tg_optim_table *const tg_optim_tables[TG_SIMD_NLEVELS] = {
 /* splitting the call over threads                                           */
 /* ------------------------------------------------------------------------ */
 
+/* Elements per piece of a threaded call (see tg_optim_run). */
+#define TG_OPTIM_CHUNK ((int64_t)65536)
+
 static int tg_optim_serial_parts = 1;
 
 int tg_optim_set_serial_parts(int parts)
@@ -154,8 +154,16 @@ static void tg_optim_run(tg_optim_seg fn, const tg_optim_ctx *c, int64_t ntensor
     {
         const int nth = tg_get_num_threads();
         if (nth > 1 && total >= TG_OPTIM_PAR_MIN) {
-            TG_OMP(parallel num_threads(nth) if (parallel : total >= TG_OPTIM_PAR_MIN))
-            tg_optim_part(fn, c, ntensors, total, omp_get_thread_num(), omp_get_num_threads());
+            /* At least one piece per thread, and pieces of about
+             * TG_OPTIM_CHUNK elements handed out dynamically, so that a
+             * thread slowed down by another process on its core (a shared
+             * 2-core machine) delays the call by one piece, not by half. */
+            const int64_t want = total / TG_OPTIM_CHUNK;
+            const int pieces = want > nth ? (want < (1 << 20) ? (int)want : (1 << 20)) : nth;
+            int q;
+            TG_OMP(parallel for schedule(dynamic, 1) num_threads(nth) if (parallel : total >= TG_OPTIM_PAR_MIN))
+            for (q = 0; q < pieces; ++q)
+                tg_optim_part(fn, c, ntensors, total, q, pieces);
             return;
         }
     }

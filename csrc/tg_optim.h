@@ -15,10 +15,12 @@
  * Results therefore do not depend on the SIMD level or the thread count,
  * and equal the NumPy reference (tinygrad_cn/_C/ref_optim.py) bit for bit.
  *
- * Threads: the total element count of the call is split evenly over
- * tg_get_num_threads() threads (a split may fall inside a tensor) when it is
- * at least TG_OPTIM_PAR_MIN; below it the call runs on the calling thread
- * and never enters an OpenMP region.
+ * Threads: when the total element count of the call is at least
+ * TG_OPTIM_PAR_MIN, it is cut into equal pieces (one per thread, or about
+ * 64K elements each for large calls, handed out dynamically so that a core
+ * busy with another process slows the call down gracefully; cuts may fall
+ * inside a tensor) run on tg_get_num_threads() threads; below it the call
+ * runs on the calling thread and never enters an OpenMP region.
  *
  * Arrays of one tensor must not partially overlap; an update reads every
  * input of an element before writing that element. ntensors <= 0 or

@@ -206,39 +206,53 @@ cdef void _opt_call(int kind, _OptArgs a, const void *o) noexcept nogil:
     cdef bint f32 = a.t == cnp.NPY_FLOAT32
     if kind == OPT_SGD:
         if f32:
-            tg_sgd_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2), <const tg_sgd_opts *>o)
+            tg_sgd_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2),
+                            <const tg_sgd_opts *>o)
         else:
-            tg_sgd_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2), <const tg_sgd_opts *>o)
+            tg_sgd_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2),
+                            <const tg_sgd_opts *>o)
     elif kind == OPT_ADAM:
         if f32:
-            tg_adam_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2), <float **>a.col(3), <float **>a.col(4), a.steps, <const tg_adam_opts *>o)
+            tg_adam_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2),
+                             <float **>a.col(3), <float **>a.col(4), a.steps, <const tg_adam_opts *>o)
         else:
-            tg_adam_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2), <double **>a.col(3), <double **>a.col(4), a.steps, <const tg_adam_opts *>o)
+            tg_adam_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2),
+                             <double **>a.col(3), <double **>a.col(4), a.steps, <const tg_adam_opts *>o)
     elif kind == OPT_RMSPROP:
         if f32:
-            tg_rmsprop_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2), <float **>a.col(3), <float **>a.col(4), <const tg_rmsprop_opts *>o)
+            tg_rmsprop_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2),
+                                <float **>a.col(3), <float **>a.col(4), <const tg_rmsprop_opts *>o)
         else:
-            tg_rmsprop_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2), <double **>a.col(3), <double **>a.col(4), <const tg_rmsprop_opts *>o)
+            tg_rmsprop_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2),
+                                <double **>a.col(3), <double **>a.col(4), <const tg_rmsprop_opts *>o)
     elif kind == OPT_ADAGRAD:
         if f32:
-            tg_adagrad_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2), a.steps, <const tg_adagrad_opts *>o)
+            tg_adagrad_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2),
+                                a.steps, <const tg_adagrad_opts *>o)
         else:
-            tg_adagrad_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2), a.steps, <const tg_adagrad_opts *>o)
+            tg_adagrad_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2),
+                                a.steps, <const tg_adagrad_opts *>o)
     elif kind == OPT_ADADELTA:
         if f32:
-            tg_adadelta_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2), <float **>a.col(3), <const tg_adadelta_opts *>o)
+            tg_adadelta_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2),
+                                 <float **>a.col(3), <const tg_adadelta_opts *>o)
         else:
-            tg_adadelta_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2), <double **>a.col(3), <const tg_adadelta_opts *>o)
+            tg_adadelta_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2),
+                                 <double **>a.col(3), <const tg_adadelta_opts *>o)
     elif kind == OPT_ADAMAX:
         if f32:
-            tg_adamax_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2), <float **>a.col(3), a.steps, <const tg_adamax_opts *>o)
+            tg_adamax_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2),
+                               <float **>a.col(3), a.steps, <const tg_adamax_opts *>o)
         else:
-            tg_adamax_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2), <double **>a.col(3), a.steps, <const tg_adamax_opts *>o)
+            tg_adamax_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2),
+                               <double **>a.col(3), a.steps, <const tg_adamax_opts *>o)
     elif kind == OPT_NADAM:
         if f32:
-            tg_nadam_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2), <float **>a.col(3), a.coefs, <const tg_nadam_opts *>o)
+            tg_nadam_step_f32(a.n, a.sizes, <float **>a.col(0), <const float **>a.col(1), <float **>a.col(2),
+                              <float **>a.col(3), a.coefs, <const tg_nadam_opts *>o)
         else:
-            tg_nadam_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2), <double **>a.col(3), a.coefs, <const tg_nadam_opts *>o)
+            tg_nadam_step_f64(a.n, a.sizes, <double **>a.col(0), <const double **>a.col(1), <double **>a.col(2),
+                              <double **>a.col(3), a.coefs, <const tg_nadam_opts *>o)
 
 
 cdef inline void _opt_run(int kind, _OptArgs a, const void *o):
