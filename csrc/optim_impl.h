@@ -23,18 +23,22 @@
 #define TG_OPT_T float
 #define TG_OPT_S f32
 #define TG_OPT_SQRT __builtin_sqrtf
+#define TG_OPT_F32 1
 #include "optim_impl.h"
 #undef TG_OPT_T
 #undef TG_OPT_S
 #undef TG_OPT_SQRT
+#undef TG_OPT_F32
 
 #define TG_OPT_T double
 #define TG_OPT_S f64
 #define TG_OPT_SQRT __builtin_sqrt
+#define TG_OPT_F32 0
 #include "optim_impl.h"
 #undef TG_OPT_T
 #undef TG_OPT_S
 #undef TG_OPT_SQRT
+#undef TG_OPT_F32
 
 #define TGO_TAB(name, s) TG_CAT(TG_CAT(name, s), TG_SUFFIX)
 static const tg_optim_table TG_CAT(tg_optim_table, TG_SUFFIX) = {
@@ -73,6 +77,26 @@ static inline TGO(tg_lerp_w) TGO(lerp_weight)(double weight)
     r.coef = r.small ? w : -((T)1 - w);
     return r;
 }
+
+/* x / c for a divisor c that is the same for the whole loop, as DIVC(x, cd)
+ * with cd = DIVC_PREP(c). float32: x * (1/c) in double, rounded once to
+ * float, which equals the float division x / c for every x (no -ffast-math
+ * involved): for floats a, b with 24-bit significands A, B, a/b is never a
+ * float rounding midpoint (M odd with 25 bits, M*B has more than 24 bits)
+ * and lies at least 1/(M*B) > 2^-49 (relative) from every midpoint, while
+ * the double product a*RN(1/b) is within 2^-51.9 of a/b; so both round to
+ * the same float, overflow, underflow, inf, NaN and zero included. It moves
+ * the work from the divider (shared with sqrt, the bottleneck of Adam) to
+ * the multiply and convert pipes. float64: a plain division. */
+#if TG_OPT_F32
+typedef double TGO(divc_t);
+#define DIVC_PREP(c) (1.0 / (double)(c))
+#define DIVC(x, cd) ((float)((double)(x) * (cd)))
+#else
+typedef double TGO(divc_t);
+#define DIVC_PREP(c) (c)
+#define DIVC(x, cd) ((x) / (cd))
+#endif
 
 #define LERP(a, b, lw) (((lw).small ? (a) : (b)) + (lw).coef * ((b) - (a)))
 /* torch.maximum: NaN in either argument gives NaN */
@@ -157,7 +181,8 @@ static void TGO(sgd_seg)(const tg_optim_ctx *c, int64_t i, int64_t lo, int64_t h
 /* Adam / AdamW                                                              */
 /* ------------------------------------------------------------------------ */
 TG_INLINE void TGO(adam_loop)(int64_t n, T *p, const T *g, T *m, T *v, T *vmax, T sgn, T wd, T decay,
-                              TGO(tg_lerp_w) lw, T b2, T c2, T bc2s, T eps, T nss, const int wdmode, const int ams)
+                              TGO(tg_lerp_w) lw, T b2, T c2, TGO(divc_t) bc2s, T eps, T nss, const int wdmode,
+                              const int ams)
 {
     int64_t j;
     TG_OMP(simd)
@@ -174,9 +199,9 @@ TG_INLINE void TGO(adam_loop)(int64_t n, T *p, const T *g, T *m, T *v, T *vmax, 
             T mx = vmax[j];
             mx = MAXNAN(mx, vj);
             vmax[j] = mx;
-            d = SQRT(mx) / bc2s + eps;
+            d = DIVC(SQRT(mx), bc2s) + eps;
         } else {
-            d = SQRT(vj) / bc2s + eps;
+            d = DIVC(SQRT(vj), bc2s) + eps;
         }
         m[j] = mj;
         v[j] = vj;
@@ -197,7 +222,8 @@ static void TGO(adam_seg)(const tg_optim_ctx *c, int64_t i, int64_t lo, int64_t 
     const double bc1 = 1.0 - pow(o->beta1, step), bc2 = 1.0 - pow(o->beta2, step);
     const double step_size = o->lr / bc1, bc2_sqrt = pow(bc2, 0.5);
     const T sgn = o->maximize ? (T)-1 : (T)1, wd = (T)o->weight_decay, decay = (T)(1.0 - o->lr * o->weight_decay);
-    const T b2 = (T)o->beta2, c2 = (T)(1.0 - o->beta2), bs = (T)bc2_sqrt, eps = (T)o->eps, nss = (T)(-step_size);
+    const T b2 = (T)o->beta2, c2 = (T)(1.0 - o->beta2), eps = (T)o->eps, nss = (T)(-step_size);
+    const TGO(divc_t) bs = DIVC_PREP((T)bc2_sqrt);
     const TGO(tg_lerp_w) lw = TGO(lerp_weight)(1.0 - o->beta1);
     const int wdmode = o->weight_decay == 0 ? 0 : (o->decoupled_weight_decay ? 2 : 1);
 #define ADAM_CALL(W, A) TGO(adam_loop)(n, p, g, m, v, vmax, sgn, wd, decay, lw, b2, c2, bs, eps, nss, W, A)
@@ -404,7 +430,7 @@ static void TGO(adamax_seg)(const tg_optim_ctx *c, int64_t i, int64_t lo, int64_
 /* NAdam                                                                     */
 /* ------------------------------------------------------------------------ */
 TG_INLINE void TGO(nadam_loop)(int64_t n, T *p, const T *g, T *m, T *v, T sgn, T wd, T decay, TGO(tg_lerp_w) lw,
-                               T b2, T c2, T bc2, T eps, T cg, T cm, const int wdmode)
+                               T b2, T c2, TGO(divc_t) bc2, T eps, T cg, T cm, const int wdmode)
 {
     int64_t j;
     TG_OMP(simd)
@@ -417,7 +443,7 @@ TG_INLINE void TGO(nadam_loop)(int64_t n, T *p, const T *g, T *m, T *v, T sgn, T
         mj = LERP(mj, gj, lw);
         vj = vj * b2;
         vj = vj + (c2 * gj) * gj;
-        d = SQRT(vj / bc2) + eps;
+        d = SQRT(DIVC(vj, bc2)) + eps;
         pj = pj + (cg * gj) / d;
         m[j] = mj;
         v[j] = vj;
@@ -436,7 +462,8 @@ static void TGO(nadam_seg)(const tg_optim_ctx *c, int64_t i, int64_t lo, int64_t
     const double *k = c->coefs + 3 * i;
     const T sgn = o->maximize ? (T)-1 : (T)1, wd = (T)o->weight_decay, decay = (T)(1.0 - o->lr * o->weight_decay);
     const T b2 = (T)o->beta2, c2 = (T)(1.0 - o->beta2), eps = (T)o->eps;
-    const T bc2 = (T)k[0], cg = (T)k[1], cm = (T)k[2];
+    const T cg = (T)k[1], cm = (T)k[2];
+    const TGO(divc_t) bc2 = DIVC_PREP((T)k[0]);
     const TGO(tg_lerp_w) lw = TGO(lerp_weight)(1.0 - o->beta1);
     const int wdmode = o->weight_decay == 0 ? 0 : (o->decoupled_weight_decay ? 2 : 1);
     if (wdmode == 0)
@@ -447,6 +474,8 @@ static void TGO(nadam_seg)(const tg_optim_ctx *c, int64_t i, int64_t lo, int64_t
         TGO(nadam_loop)(n, p, g, m, v, sgn, wd, decay, lw, b2, c2, bc2, eps, cg, cm, 2);
 }
 
+#undef DIVC
+#undef DIVC_PREP
 #undef LERP
 #undef MAXNAN
 #undef TGO
