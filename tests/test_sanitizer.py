@@ -6,7 +6,7 @@ exact extent and checks the results against plain loops; built here with
 ``-fsanitize=address,undefined``, any out-of-bounds access aborts it.
 By hand (see the README's developer notes)::
 
-    gcc -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fopenmp \\
+    gcc -std=gnu11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fopenmp -DTG_HAVE_OPENMP=1 \\
         -Icsrc csrc/*.c tests/native/*.c -lm -o /tmp/bounds && /tmp/bounds
 """
 import glob
@@ -38,7 +38,7 @@ def test_kernels_stay_in_bounds_under_asan(tmp_path):
     sources = sorted(glob.glob(os.path.join(ROOT, "csrc", "*.c")) + glob.glob(os.path.join(ROOT, "tests", "native",
                                                                                        "*.c")))
     exe = str(tmp_path / "bounds_check")
-    build = _compile(exe, sources, ["-fopenmp"])
+    build = _compile(exe, sources, ["-fopenmp", "-DTG_HAVE_OPENMP=1"])
     if build.returncode != 0:  # no OpenMP runtime: the serial build is still worth checking
         build = _compile(exe, sources, ["-Wno-unknown-pragmas"])
     assert build.returncode == 0, build.stderr[-4000:]
