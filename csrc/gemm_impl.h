@@ -30,6 +30,33 @@
 
 #define TGN(name) TG_CAT(name, TG_SUFFIX)
 
+#ifndef TG_GEMM_CMB_MASKS
+#define TG_GEMM_CMB_MASKS
+/* two-source shuffle masks (generated), used by the transposing B pack and
+ * the narrow-n reduction: for VL
+ * lanes and chunk width w, LO takes x's even and y's even chunks, HI their
+ * odd chunks, so LO + HI halves each of x and y into alternate chunks. */
+#define TG_CMB_LO_16_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
+#define TG_CMB_HI_16_8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
+#define TG_CMB_LO_16_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
+#define TG_CMB_HI_16_4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
+#define TG_CMB_LO_16_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
+#define TG_CMB_HI_16_2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
+#define TG_CMB_LO_16_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
+#define TG_CMB_HI_16_1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
+#define TG_CMB_LO_8_4 0, 1, 2, 3, 8, 9, 10, 11
+#define TG_CMB_HI_8_4 4, 5, 6, 7, 12, 13, 14, 15
+#define TG_CMB_LO_8_2 0, 1, 8, 9, 4, 5, 12, 13
+#define TG_CMB_HI_8_2 2, 3, 10, 11, 6, 7, 14, 15
+#define TG_CMB_LO_8_1 0, 8, 2, 10, 4, 12, 6, 14
+#define TG_CMB_HI_8_1 1, 9, 3, 11, 5, 13, 7, 15
+#define TG_CMB_LO_4_2 0, 1, 4, 5
+#define TG_CMB_HI_4_2 2, 3, 6, 7
+#define TG_CMB_LO_4_1 0, 4, 2, 6
+#define TG_CMB_HI_4_1 1, 5, 3, 7
+#define TG_CMB(x, y, LO, HI) (__builtin_shufflevector(x, y, LO) + __builtin_shufflevector(x, y, HI))
+#endif
+
 /* ---- packing ---------------------------------------------------------- */
 
 /* A[0:mc, 0:kc] (strides rsa, csa) -> MR-tall micro-panels, each stored
@@ -62,6 +89,49 @@ static void TGN(tg_pack_a)(int64_t mc, int64_t kc, const TG_T *a, int64_t rsa, i
     }
 }
 
+#if TG_VB > 0
+#define TG_PVL (TG_VB / (int)sizeof(TG_T))
+typedef TG_T TGN(tg_pvec) __attribute__((vector_size(TG_VB)));
+typedef TG_T TGN(tg_puvec) __attribute__((vector_size(TG_VB), aligned(sizeof(TG_T)), may_alias));
+
+/* one butterfly stage of a VL x VL register transpose: rows r and r + w
+ * (r & w == 0) swap their odd w-chunks with the other's even ones */
+#define TG_TSTAGE(v, w, LO, HI)                                                                                \
+    for (r = 0; r < TG_PVL; ++r)                                                                              \
+        if ((r & (w)) == 0) {                                                                                 \
+            TGN(tg_pvec) x_ = v[r], y_ = v[r + (w)];                                                          \
+            v[r] = __builtin_shufflevector(x_, y_, LO);                                                       \
+            v[r + (w)] = __builtin_shufflevector(x_, y_, HI);                                                 \
+        }
+
+/* dst[q * NR + r] = src[r * ld + q] for a VL x VL tile */
+static inline __attribute__((always_inline)) void TGN(tg_pack_tile)(const TG_T *src, int64_t ld, TG_T *dst)
+{
+    TGN(tg_pvec) v[TG_PVL];
+    int r;
+    for (r = 0; r < TG_PVL; ++r)
+        v[r] = *(const TGN(tg_puvec) *)(src + r * ld);
+#if TG_VLEN == 16
+    TG_TSTAGE(v, 8, TG_CMB_LO_16_8, TG_CMB_HI_16_8)
+    TG_TSTAGE(v, 4, TG_CMB_LO_16_4, TG_CMB_HI_16_4)
+    TG_TSTAGE(v, 2, TG_CMB_LO_16_2, TG_CMB_HI_16_2)
+    TG_TSTAGE(v, 1, TG_CMB_LO_16_1, TG_CMB_HI_16_1)
+#elif TG_VLEN == 8
+    TG_TSTAGE(v, 4, TG_CMB_LO_8_4, TG_CMB_HI_8_4)
+    TG_TSTAGE(v, 2, TG_CMB_LO_8_2, TG_CMB_HI_8_2)
+    TG_TSTAGE(v, 1, TG_CMB_LO_8_1, TG_CMB_HI_8_1)
+#elif TG_VLEN == 4
+    TG_TSTAGE(v, 2, TG_CMB_LO_4_2, TG_CMB_HI_4_2)
+    TG_TSTAGE(v, 1, TG_CMB_LO_4_1, TG_CMB_HI_4_1)
+#else
+#error "transposing pack: unsupported vector length"
+#endif
+    for (r = 0; r < TG_PVL; ++r)
+        *(TGN(tg_puvec) *)(dst + r * TG_NR) = v[r];
+}
+#undef TG_TSTAGE
+#endif
+
 /* B[0:kc, 0:nc] (strides rsb, csb) -> NR-wide micro-panels, each stored
  * k-major: panel[p * NR + j]. Columns past nc are zero. Panels [jr0, jr1)
  * only (the caller splits them over threads). */
@@ -81,17 +151,17 @@ static void TGN(tg_pack_b)(int64_t kc, int64_t nc, const TG_T *b, int64_t rsb, i
                     d[p * TG_NR + j] = src[j];
             }
         } else if (nr == TG_NR && rsb == 1) {
-            /* B^T stored row-major (x @ W.T): read each column contiguously
-             * in blocks of 8 k, so every cache line of it is read once */
-            int64_t p0, pe;
-            for (p0 = 0; p0 < kc; p0 += 8) {
-                pe = kc - p0 < 8 ? kc : p0 + 8;
-                for (j = 0; j < TG_NR; ++j) {
-                    const TG_T *src = bp + j * csb;
-                    for (p = p0; p < pe; ++p)
-                        d[p * TG_NR + j] = src[p];
-                }
-            }
+            /* B^T stored row-major (x @ W.T): VL x VL tiles read as VL
+             * contiguous rows of W and transposed in registers */
+            p = 0;
+#if TG_VB > 0
+            for (; p + TG_PVL <= kc; p += TG_PVL)
+                for (j = 0; j < TG_NR; j += TG_PVL)
+                    TGN(tg_pack_tile)(bp + j * csb + p, csb, d + p * TG_NR + j);
+#endif
+            for (; p < kc; ++p)
+                for (j = 0; j < TG_NR; ++j)
+                    d[p * TG_NR + j] = bp[j * csb + p];
         } else {
             for (p = 0; p < kc; ++p) {
                 for (j = 0; j < nr; ++j)
@@ -359,31 +429,6 @@ static void TGN(tg_small_rows)(int mr, int64_t k, const TG_T *a, int64_t rsa, in
     }
 }
 
-#ifndef TG_GEMM_CMB_MASKS
-#define TG_GEMM_CMB_MASKS
-/* two-source shuffle masks for the narrow-n reduction (generated): for VL
- * lanes and chunk width w, LO takes x's even and y's even chunks, HI their
- * odd chunks, so LO + HI halves each of x and y into alternate chunks. */
-#define TG_CMB_LO_16_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
-#define TG_CMB_HI_16_8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
-#define TG_CMB_LO_16_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
-#define TG_CMB_HI_16_4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
-#define TG_CMB_LO_16_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
-#define TG_CMB_HI_16_2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
-#define TG_CMB_LO_16_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
-#define TG_CMB_HI_16_1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-#define TG_CMB_LO_8_4 0, 1, 2, 3, 8, 9, 10, 11
-#define TG_CMB_HI_8_4 4, 5, 6, 7, 12, 13, 14, 15
-#define TG_CMB_LO_8_2 0, 1, 8, 9, 4, 5, 12, 13
-#define TG_CMB_HI_8_2 2, 3, 10, 11, 6, 7, 14, 15
-#define TG_CMB_LO_8_1 0, 8, 2, 10, 4, 12, 6, 14
-#define TG_CMB_HI_8_1 1, 9, 3, 11, 5, 13, 7, 15
-#define TG_CMB_LO_4_2 0, 1, 4, 5
-#define TG_CMB_HI_4_2 2, 3, 6, 7
-#define TG_CMB_LO_4_1 0, 4, 2, 6
-#define TG_CMB_HI_4_1 1, 5, 3, 7
-#define TG_CMB(x, y, LO, HI) (__builtin_shufflevector(x, y, LO) + __builtin_shufflevector(x, y, HI))
-#endif
 
 /* ---- narrow n (n < 2 VL): dot products over k ----------------------------
  * With few columns, vectorising over n wastes lanes (n = 10 fills 10 of 16
@@ -794,6 +839,7 @@ static void TGN(tg_gemm)(const tg_gemm_args *g, int nth)
     }
 }
 
+#undef TG_PVL
 #undef TGN
 #undef TG_SUFFIX
 #undef TG_T

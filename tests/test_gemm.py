@@ -491,3 +491,16 @@ def test_epilogue_threads_identical(level, threads_restored):
     two = kernels.gemm(a, b, bias=bias, activation="relu")
     assert np.array_equal(one, two)
     _check(two, a, b, bias=bias, relu=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_transposed_b_every_level(level, dtype, small_max_restored):
+    # x @ W.T (B column-major): B panels are packed by VL x VL register
+    # transposes, with a scalar tail for k % VL and for ragged last panels
+    small_max_restored(0)
+    for m, k, n in ((9, 16, 32), (33, 37, 70), (64, 400, 96), (5, 3, 33), (17, 385, 40)):
+        a, w = _mats(m, k, n, dtype)
+        wt = np.ascontiguousarray(w.T)  # (n, k) row-major, as nn.Linear stores it
+        _check(kernels.gemm(a, wt.T), a, w)
+        _check(kernels.gemm(a, wt.T, bias=np.ones(n, dtype), activation="relu"), a, w, bias=np.ones(n, dtype),
+               relu=True)
