@@ -34,96 +34,16 @@
 #define TG_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* e^x, float32, ~1 ulp. Copied from tg_expf1 in csrc/elementwise_impl.h
- * (same algorithm and constants: clamp, magic-number rounding, Cody-Waite
- * reduction, Cephes polynomial, scaling by 2^(n/2) * 2^(n - n/2) so that
- * subnormal results are right). To be deduplicated with it later. */
-TG_INLINE float TGN(rw_expf)(float x)
-{
-    union {
-        float f;
-        uint32_t u;
-    } t, s1, s2;
-    float n, r, r2, p;
-    int32_t ni, n1, n2;
-
-    x = x > 89.0f ? 89.0f : x;
-    x = x < -104.0f ? -104.0f : x;
-
-    t.f = TG_FMAF(x, 1.44269504088896341f, 12582912.0f);
-    n = t.f - 12582912.0f;
-    ni = (int32_t)(t.u - 0x4B400000u);
-
-    r = TG_FMAF(n, -0.693359375f, x);
-    r = TG_FMAF(n, 2.12194440e-4f, r);
-
-    r2 = r * r;
-    p = 1.9875691500e-4f;
-    p = TG_FMAF(p, r, 1.3981999507e-3f);
-    p = TG_FMAF(p, r, 8.3334519073e-3f);
-    p = TG_FMAF(p, r, 4.1665795894e-2f);
-    p = TG_FMAF(p, r, 1.6666665459e-1f);
-    p = TG_FMAF(p, r, 5.0000001201e-1f);
-    p = TG_FMAF(p, r2, r);
-    p = p + 1.0f;
-
-    n1 = ni >> 1;
-    n2 = ni - n1;
-    s1.u = (uint32_t)(n1 + 127) << 23;
-    s2.u = (uint32_t)(n2 + 127) << 23;
-    return (p * s1.f) * s2.f;
-}
-
-/* e^x, float64, ~1 ulp. Copied from tg_exp1 in csrc/elementwise_impl.h
- * (clamp to [-746, 710], magic 1.5*2^52, Cephes split of ln2, Taylor
- * polynomial of degree 13, two-step scaling). */
-TG_INLINE double TGN(rw_exp)(double x)
-{
-    union {
-        double f;
-        uint64_t u;
-    } t, s1, s2;
-    double n, r, p;
-    int64_t ni, n1, n2;
-
-    x = x > 710.0 ? 710.0 : x;
-    x = x < -746.0 ? -746.0 : x;
-
-    t.f = TG_FMA(x, 1.4426950408889634074, 6755399441055744.0);
-    n = t.f - 6755399441055744.0;
-    ni = (int64_t)(t.u - 0x4338000000000000ull);
-
-    r = TG_FMA(n, -6.93145751953125e-1, x);
-    r = TG_FMA(n, -1.42860682030941723212e-6, r);
-
-    p = 1.0 / 6227020800.0;
-    p = TG_FMA(p, r, 1.0 / 479001600.0);
-    p = TG_FMA(p, r, 1.0 / 39916800.0);
-    p = TG_FMA(p, r, 1.0 / 3628800.0);
-    p = TG_FMA(p, r, 1.0 / 362880.0);
-    p = TG_FMA(p, r, 1.0 / 40320.0);
-    p = TG_FMA(p, r, 1.0 / 5040.0);
-    p = TG_FMA(p, r, 1.0 / 720.0);
-    p = TG_FMA(p, r, 1.0 / 120.0);
-    p = TG_FMA(p, r, 1.0 / 24.0);
-    p = TG_FMA(p, r, 1.0 / 6.0);
-    p = TG_FMA(p, r, 0.5);
-    p = TG_FMA(p, r * r, r);
-    p = p + 1.0;
-
-    n1 = ni >> 1;
-    n2 = ni - n1;
-    s1.u = (uint64_t)(n1 + 1023) << 52;
-    s2.u = (uint64_t)(n2 + 1023) << 52;
-    return (p * s1.f) * s2.f;
-}
+/* exp (tg_expf1 / tg_exp1: ~1 ulp, subnormal results right) from the math
+ * shared with the element-wise kernels */
+#include "tg_math_impl.h"
 
 #define RW_BODY 1
 
 #define RW_T float
 #define RW_S f32
 #define RW_MAXACC (4 * TG_RW_VBYTES / 4)
-#define RW_EXP TGN(rw_expf)
+#define RW_EXP TGN(tg_expf1)
 #define RW_LOG logf
 #include "rowwise_impl.h"
 #undef RW_T
@@ -135,7 +55,7 @@ TG_INLINE double TGN(rw_exp)(double x)
 #define RW_T double
 #define RW_S f64
 #define RW_MAXACC (4 * TG_RW_VBYTES / 8)
-#define RW_EXP TGN(rw_exp)
+#define RW_EXP TGN(tg_exp1)
 #define RW_LOG log
 #include "rowwise_impl.h"
 #undef RW_T

@@ -4,9 +4,20 @@
     y = kernels.sigmoid(x)                 # x: any numpy array
     gx = kernels.sigmoid_backward(y, gy)
 
-``kernels`` is a module-like namespace holding ``exp, sigmoid, tanh, relu,
-relu_backward, sigmoid_backward, tanh_backward, gemm, gemm_batched`` and
-``compiled`` (bool).
+``kernels`` is a module-like namespace holding every name in
+``KERNEL_NAMES`` and ``compiled`` (bool):
+
+* element-wise (reference.py, ref_activations.py): exp, log, erf, sigmoid,
+  tanh, relu, gelu, silu, softplus, logsigmoid, elu, leaky_relu, hardtanh and
+  their ``*_backward`` (relu/sigmoid/tanh from the output y, the others from
+  the input x);
+* GEMM: gemm (with bias / relu epilogue), gemm_batched;
+* row-wise (ref_rowwise.py): softmax, log_softmax, their backward,
+  cross_entropy (returns loss and the per-row logsumexp, float64) and
+  cross_entropy_backward;
+* fused optimizer steps over many tensors (ref_optim.py): sgd_step,
+  adam_step, rmsprop_step, adagrad_step, adadelta_step, adamax_step,
+  nadam_step.
 When the compiled extension ``tinygrad_cn._C._kernels`` is importable and
 ``TINYGRAD_CN_NO_C`` is not set, the functions are the compiled ones
 (float32/float64 go to C; any other dtype falls back to NumPy inside the

@@ -1,9 +1,11 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Compiled kernels of tinygrad_cn (thin Cython bindings over csrc/).
 
-Every kernel takes NumPy arrays and returns a new C-contiguous array of the
-input's shape (or writes into ``out=``, which must be a writeable,
-C-contiguous array of the same dtype and shape; it may be an input).
+The element-wise and row-wise kernels take NumPy arrays and return a new
+C-contiguous array of the input's shape (or write into ``out=``, which must
+be a writeable, C-contiguous array of the same dtype and shape; it may be an
+input). GEMM (_gemm.pxi), cross-entropy (_rowwise.pxi) and the optimizer
+steps (_optim.pxi, in place) document their own conventions.
 
 float32/float64 arrays go to C. Non-contiguous, misaligned or byte-swapped
 float arrays are copied to a contiguous native array first. Anything else

@@ -239,8 +239,41 @@ _INPLACE = ("add", "sub", "mul", "div", "pow", "clamp", "clip", "clamp_min", "cl
 _SHAPE_CHANGING = {"t", "transpose", "unsqueeze", "squeeze", "swapaxes", "swapdims"}
 
 
+_ARITH_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+
+
+def _arith_fast(self: Tensor, name: str, args, kwargs) -> bool:
+    """add_/sub_/mul_/div_ with nothing to record (an optimizer's ``p.sub_(g,
+    alpha=lr)`` under no_grad): one NumPy ufunc into self's memory, no
+    temporary, no commit copy. False when the general path must run."""
+    if len(args) != 1 or kwargs.keys() - {"alpha"} or (name in ("mul", "div") and kwargs):
+        return False
+    other, d = args[0], self._data
+    alpha = kwargs.get("alpha", 1)
+    if isinstance(other, Tensor):
+        if other._requires_grad and STATE.enabled:
+            return False
+        o = other._data
+        if o.dtype != d.dtype or (o.shape != d.shape and np.broadcast_shapes(o.shape, d.shape) != d.shape):
+            return False
+    elif type(other) in (int, float) and d.dtype.kind == "f":
+        o = other
+    else:
+        return False
+    if d.dtype.kind != "f" or type(alpha) not in (int, float) or not d.flags.writeable:
+        return False
+    if alpha != 1:
+        o = np.multiply(o, alpha, dtype=d.dtype)
+    _ARITH_UFUNCS[name](d, o, out=d, casting="unsafe")
+    self._vc[0] += 1
+    return True
+
+
 def _make_inplace(name: str):
     def op(self, *args, **kwargs):
+        if name in _ARITH_UFUNCS and not (STATE.enabled and self._requires_grad) and \
+                _arith_fast(self, name, args, kwargs):
+            return self
         if name in _SHAPE_CHANGING:
             return _reshape_inplace(self, getattr(Tensor, name), *args, **kwargs)
         return apply_inplace(self, getattr(Tensor, name), *args, **kwargs)
