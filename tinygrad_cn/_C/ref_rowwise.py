@@ -59,6 +59,9 @@ def _check_ignore_index(ignore_index):
 
 def _check_target(target, logits):
     """target as a C-contiguous int64 array of shape (N,) for logits (N, C)."""
+    if type(target) is np.ndarray and target.dtype == np.int64 and target.flags.c_contiguous and \
+            target.flags.aligned and np.ndim(logits) == 2 and target.shape == (logits.shape[0],):
+        return target  # the common case, checked in a few attribute reads
     if np.ndim(logits) != 2:
         raise ValueError("cross_entropy expects logits of shape (N, C), got shape %s" % (np.shape(logits),))
     t = np.asarray(target)

@@ -152,8 +152,12 @@ class LinearRelu(Function):
     @staticmethod
     def backward(ctx, g):
         x, weight, y = ctx.saved_tensors
-        from .pointwise import ReluGrad
-        return _linear_backward(ctx.needs_input_grad, x, weight, ReluGrad.apply(y, g))
+        if STATE.enabled:
+            from .pointwise import ReluGrad
+            g = ReluGrad.apply(y, g)
+        else:
+            g = _make(kernels.relu_backward(y._data, g._data))
+        return _linear_backward(ctx.needs_input_grad, x, weight, g)
 
 
 def _linear_forward(x, weight, bias, activation):
@@ -165,6 +169,13 @@ def _linear_forward(x, weight, bias, activation):
 def _linear_backward(needs, x, weight, g):
     """Gradients of x @ W^T + b given g = dL/d(x @ W^T + b)."""
     need_x, need_w, need_b = needs
+    gd = g._data
+    if not STATE.enabled and gd.ndim >= 2 and gd.dtype == weight._data.dtype:
+        # no graph to record: straight on the arrays (one GEMM, one reduction)
+        grad_x = _make(mm_arrays(gd, weight._data)) if need_x else None
+        grad_w = _weight_grad(x, g, True) if need_w else None
+        grad_b = _make(gd.reshape(_rows_shape(gd.shape)).sum(0)) if need_b else None
+        return grad_x, grad_w, grad_b
     grad_x = g @ weight if need_x else None
     grad_w = _weight_grad(x, g, True) if need_w else None
     grad_b = (g.sum(tuple(range(g.ndim - 1))) if g.ndim > 1 else g) if need_b else None
