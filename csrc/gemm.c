@@ -25,6 +25,13 @@
 
 #include "tg_dispatch.h"
 
+#ifdef TG_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+/* Up to this many rows of C, the packed GEMM splits columns over threads */
+#define TG_GEMM_NSPLIT_MAX_M 256
+
 typedef struct {
     int64_t m, n, k;
     double alpha, beta;

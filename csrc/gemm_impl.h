@@ -765,6 +765,29 @@ static void TGN(tg_gemm)(const tg_gemm_args *g, int nth)
     int64_t mc, nblk;
     TG_T *bpack;
 
+#ifdef TG_HAVE_OPENMP
+    if (nth > 1 && m <= TG_GEMM_NSPLIT_MAX_M && n >= (int64_t)nth * 2 * TG_NR) {
+        /* Few rows (an MLP's batch): split the columns instead, one
+         * independent single-threaded product per thread, each packing its
+         * own B columns (and all of A, which is small). Splitting 128 rows
+         * into 2 x 64 measured 1.12x over one thread at 128x784x256. */
+        const int64_t per = ((n + nth - 1) / nth + TG_NR - 1) / TG_NR * TG_NR;
+#pragma omp parallel num_threads(nth)
+        {
+            const int64_t j0 = (int64_t)omp_get_thread_num() * per;
+            if (j0 < n) {
+                tg_gemm_args sub = *g;
+                sub.n = n - j0 < per ? n - j0 : per;
+                sub.b = (const TG_T *)g->b + j0 * g->csb;
+                sub.c = (TG_T *)g->c + j0 * g->csc;
+                if (sub.bias != NULL)
+                    sub.bias = (const TG_T *)sub.bias + j0 * sub.bcs;
+                TGN(tg_gemm)(&sub, 1);
+            }
+        }
+        return;
+    }
+#endif
     /* Row blocks: at most MC tall, as many as a multiple of the thread count
      * (so 2 threads get equal shares), each a multiple of MR. */
     nblk = (m + TG_MC - 1) / TG_MC;

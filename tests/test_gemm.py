@@ -504,3 +504,20 @@ def test_packed_transposed_b_every_level(level, dtype, small_max_restored):
         _check(kernels.gemm(a, wt.T), a, w)
         _check(kernels.gemm(a, wt.T, bias=np.ones(n, dtype), activation="relu"), a, w, bias=np.ones(n, dtype),
                relu=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_column_split_for_few_rows(level, dtype, threads_restored):
+    # m <= 256 on 2 threads: the packed GEMM splits C's columns, each thread
+    # a whole product of its own (bias offset to its columns); bit-identical
+    # to one thread, any layout of C
+    a, b = _mats(130, 300, 517, dtype)
+    bias = np.linspace(-1, 1, 517).astype(dtype)
+    outs = []
+    for nt in (1, 2):
+        C.set_num_threads(nt)
+        c = np.empty((517, 130), dtype).T
+        kernels.gemm(a, b, out=c, bias=bias, activation="relu")
+        outs.append(c.copy())
+    assert np.array_equal(outs[0], outs[1])
+    _check(outs[1], a, b, bias=bias, relu=True)
