@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
+from .._C import kernels as K
 from ..autograd.grad_mode import STATE, enable_grad
 from ..tensor import Tensor, _EXPORTS
 
@@ -240,6 +241,7 @@ _SHAPE_CHANGING = {"t", "transpose", "unsqueeze", "squeeze", "swapaxes", "swapdi
 
 
 _ARITH_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
+_AXPY_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _arith_fast(self: Tensor, name: str, args, kwargs) -> bool:
@@ -262,6 +264,12 @@ def _arith_fast(self: Tensor, name: str, args, kwargs) -> bool:
         return False
     if d.dtype.kind != "f" or type(alpha) not in (int, float) or not d.flags.writeable:
         return False
+    if alpha != 1 and o is not other and o.shape == d.shape and d.dtype in _AXPY_DTYPES and \
+            d.flags.c_contiguous and o.flags.c_contiguous:
+        # p.sub_(g, alpha=lr): the fused SGD kernel is this axpy in one pass, no temporary
+        K.sgd_step([d], [o], None, lr=float(alpha if name == "sub" else -alpha))
+        self._vc[0] += 1
+        return True
     if alpha != 1:
         o = np.multiply(o, alpha, dtype=d.dtype)
     _ARITH_UFUNCS[name](d, o, out=d, casting="unsafe")
