@@ -13,10 +13,13 @@ from ..ops.linalg import linear, linear_relu
 from ..ops.loss import cross_entropy, nll_loss
 from ..ops.pointwise import sigmoid, tanh
 from ..tensor import Tensor
+from . import _functional_conv, _functional_norm
+from ._functional_conv import *  # noqa: F401,F403  convolution, pooling, padding, dropout, embedding
+from ._functional_norm import *  # noqa: F401,F403  normalisation, losses, attention, interpolation
 
 __all__ = ["linear", "linear_relu", "relu", "relu_", "sigmoid", "tanh", "gelu", "silu", "softplus", "logsigmoid",
            "elu", "elu_", "leaky_relu", "leaky_relu_", "hardtanh", "hardtanh_", "softmax", "log_softmax",
-           "cross_entropy", "nll_loss"]
+           "cross_entropy", "nll_loss"] + _functional_conv.__all__ + _functional_norm.__all__
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:

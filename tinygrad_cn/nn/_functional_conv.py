@@ -1,0 +1,2 @@
+"""nn.functional: conv (see tinygrad_cn/nn/functional.py)."""
+__all__ = []
