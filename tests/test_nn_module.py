@@ -487,6 +487,33 @@ def test_load_state_dict_non_strict():
         m.load_state_dict([1, 2])
 
 
+def test_load_state_dict_assign_and_casting():
+    m = nn.Linear(2, 2)
+    w = m.weight
+    m.load_state_dict({"weight": tinygrad_cn.ones(2, 2, dtype=tinygrad_cn.float64), "bias": tinygrad_cn.zeros(2)})
+    assert m.weight is w and w.dtype == tinygrad_cn.float32 and np.all(_np(w) == 1)  # copied, cast
+    src = {"weight": tinygrad_cn.full((2, 2), 3.0), "bias": tinygrad_cn.zeros(2)}
+    m.load_state_dict(src, assign=True)
+    assert m.weight is not w and isinstance(m.weight, nn.Parameter) and m.weight.requires_grad
+    assert m.weight.data_ptr() == src["weight"].data_ptr()
+
+
+def test_deepcopy_and_pickle_module():
+    import copy
+    import pickle
+    lin = nn.Linear(2, 2)
+    m = nn.Sequential(lin, nn.ReLU(), lin)
+    m.register_buffer("b", tinygrad_cn.zeros(2))
+    c = copy.deepcopy(m)
+    assert c[0] is c[2] and c[0] is not lin and c[0].weight is not lin.weight
+    assert isinstance(c[0].weight, nn.Parameter) and c[0].weight.requires_grad
+    assert [n for n, _ in c.named_parameters()] == ["0.weight", "0.bias"]
+    x = tinygrad_cn.randn(3, 2)
+    assert np.array_equal(_np(c(x)), _np(m(x)))
+    p = pickle.loads(pickle.dumps(m))
+    assert repr(p) == repr(m) and np.array_equal(_np(p(x)), _np(m(x)))
+
+
 def test_state_dict_load_into_torch_and_back():
     torch = pytest.importorskip("torch")
     def mlp(n):

@@ -542,6 +542,12 @@ class Module:
                                       f"{_size_repr(input_param.shape)} from checkpoint, the shape in current "
                                       f"model is {_size_repr(param.shape)}.")
                     continue
+                if local_metadata.get("assign_to_params_buffers", False):
+                    if name in self._parameters:
+                        self._parameters[name] = Parameter(input_param.detach(), requires_grad=param.requires_grad)
+                    else:
+                        self._buffers[name] = input_param
+                    continue
                 try:
                     with no_grad():
                         param.copy_(input_param)
@@ -563,14 +569,16 @@ class Module:
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy parameters and buffers from ``state_dict``; with ``strict`` the keys must
-        match exactly. Returns ``(missing_keys, unexpected_keys)``."""
+        match exactly; with ``assign`` the checkpoint's tensors replace them instead of being
+        copied in. Returns ``(missing_keys, unexpected_keys)``."""
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing_keys, unexpected_keys, error_msgs = [], [], []
         state_dict = OrderedDict(state_dict)
 
         def load(module, prefix=""):
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing_keys, unexpected_keys,
+            module._load_from_state_dict(state_dict, prefix, {"assign_to_params_buffers": assign}, True,
+                                         missing_keys, unexpected_keys,
                                          error_msgs)
             for name, child in module._modules.items():
                 if child is not None:
