@@ -682,3 +682,55 @@ def test_training_loop_decreases_loss():
                 p.sub_(0.5 * p.grad)
         losses.append(loss.item())
     assert losses[-1] < 0.6 * losses[0]
+
+
+def _pytorch_style_program(torch, init_state):
+    """A training script as a PyTorch user writes it, run on either library."""
+    nn_ = torch.nn
+
+    class Net(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn_.Sequential(nn_.Linear(4, 16), nn_.GELU(), nn_.Linear(16, 16), nn_.LeakyReLU(0.1))
+            self.head = nn_.Linear(16, 3)
+            self.register_buffer("calls", torch.zeros((), dtype=torch.int64))
+
+        def forward(self, x):
+            self.calls += 1
+            return self.head(self.body(x))
+
+    model = Net()
+    model.load_state_dict({k: torch.tensor(v) for k, v in init_state.items()}, strict=False)
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.standard_normal((32, 4)).astype(np.float32))
+    y = torch.tensor(rng.integers(0, 3, 32))
+    losses, norms = [], []
+    for _ in range(8):
+        model.train()
+        loss = nn_.functional.cross_entropy(model(x), y)
+        model.zero_grad()
+        loss.backward()
+        norms.append(float(nn_.utils.clip_grad_norm_(model.parameters(), 0.5)))
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= 0.3 * p.grad
+        losses.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    return losses, norms, out.numpy(), int(model.calls)
+
+
+def test_pytorch_style_program_matches_torch():
+    torch = pytest.importorskip("torch")
+    tinygrad_cn.manual_seed(0)
+    state = {k: _np(v).copy() for k, v in nn.Sequential(OrderedDict(
+        body=nn.Sequential(nn.Linear(4, 16), nn.GELU(), nn.Linear(16, 16)), head=nn.Linear(16, 3))
+    ).state_dict().items()}
+    ours = _pytorch_style_program(tinygrad_cn, state)
+    theirs = _pytorch_style_program(torch, state)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-4)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-4)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-3, atol=1e-4)
+    assert ours[3] == theirs[3] == 9
+    assert ours[0][-1] < ours[0][0]
