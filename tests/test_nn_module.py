@@ -734,3 +734,24 @@ def test_pytorch_style_program_matches_torch():
     np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-3, atol=1e-4)
     assert ours[3] == theirs[3] == 9
     assert ours[0][-1] < ours[0][0]
+
+
+def test_sequential_linear_relu_fusion_is_exact_and_respects_hooks():
+    tinygrad_cn.manual_seed(0)
+    m = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3), nn.ReLU(inplace=True))
+    x = tinygrad_cn.randn(4, 6, requires_grad=True)
+    y = m(x)
+    y.sum().backward()
+    g = [_np(p.grad).copy() for p in m.parameters()] + [_np(x.grad).copy()]
+    m.zero_grad()
+    x.grad = None
+    y2 = m[3](m[2](m[1](m[0](x))))
+    y2.sum().backward()
+    assert np.array_equal(_np(y), _np(y2))
+    for a, b in zip(g, [_np(p.grad) for p in m.parameters()] + [_np(x.grad)]):
+        assert np.array_equal(a, b)
+    seen = []
+    h = m[1].register_forward_hook(lambda mod, i, o: seen.append(o.shape))
+    m(x)
+    assert seen == [(4, 5)]
+    h.remove()

@@ -8,6 +8,10 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 
 from ...tensor import Tensor
 from ..parameter import Parameter
+from .. import functional as F
+from . import module as _module
+from .activation import ReLU
+from .linear import Linear
 from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
@@ -128,8 +132,21 @@ class Sequential(Module):
         return v
 
     def forward(self, input):
-        for module in self:
-            input = module(input)
+        mods = list(self._modules.values())
+        n = len(mods)
+        i = 0
+        fuse = not (_module._global_forward_pre_hooks or _module._global_forward_hooks)
+        while i < n:
+            m = mods[i]
+            if fuse and i + 1 < n and type(m) is Linear and type(mods[i + 1]) is ReLU and not (
+                    m._forward_pre_hooks or m._forward_hooks or mods[i + 1]._forward_pre_hooks
+                    or mods[i + 1]._forward_hooks):
+                # Linear then ReLU: one fused GEMM with the relu applied as the output is written
+                input = F.linear_relu(input, m.weight, m.bias)
+                i += 2
+                continue
+            input = m(input)
+            i += 1
         return input
 
 
