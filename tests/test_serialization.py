@@ -231,6 +231,8 @@ MALICIOUS = {
     "nbytes": lambda h: (h["tensors"][0].update(nbytes=4), h)[1],
     "out_of_range": lambda h: (h["tensors"][0].update(offset=10 ** 12), h)[1],
     "huge_shape": lambda h: (h["tensors"][0].update(shape=[2 ** 40, 2 ** 40], nbytes=4 * 2 ** 80), h)[1],
+    "empty_huge": lambda h: (h["tensors"][0].update(shape=[0, 2 ** 70], nbytes=0), h)[1],
+    "many_dims": lambda h: (h["tensors"][0].update(shape=[1] * 100, nbytes=4), h)[1],
     "index": lambda h: {**h, "root": {"t": "tensor", "i": 5}},
     "node": lambda h: {**h, "root": {"t": "__import__", "v": "os"}},
     "node_type": lambda h: {**h, "root": [1, 2]},

@@ -47,7 +47,6 @@ corrupt, foreign (pickle, torch zip) or malicious file.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -403,3 +402,5 @@ def load(f: Union[str, os.PathLike, BinaryIO], map_location=None, pickle_module=
         return _Decoder(header, data, map_location).node(header.get("root"))
     except RecursionError:
         raise _bad("corrupt header: structure nested too deeply") from None
+    except (ValueError, OverflowError, MemoryError, TypeError) as e:
+        raise _bad(f"corrupt header: {type(e).__name__}: {str(e)[:100]}") from None

@@ -11,7 +11,6 @@ import itertools
 from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
-import numpy as np
 
 from ... import _dtype
 from ...autograd.grad_mode import no_grad
