@@ -572,6 +572,11 @@ def test_parameter_containers_repr_match_torch():
     ours = nn.ParameterList([nn.Parameter(tinygrad_cn.zeros(2, 3)), nn.Parameter(tinygrad_cn.zeros(4))])
     theirs = torch.nn.ParameterList([torch.nn.Parameter(torch.zeros(2, 3)), torch.nn.Parameter(torch.zeros(4))])
     assert repr(ours).replace("tinygrad_cn.", "torch.") == repr(theirs)
+    ours = nn.ParameterDict({"w": nn.Parameter(tinygrad_cn.zeros(2, 3, dtype=tinygrad_cn.float64)),
+                             "b": tinygrad_cn.zeros(4)})
+    theirs = torch.nn.ParameterDict({"w": torch.nn.Parameter(torch.zeros(2, 3, dtype=torch.float64)),
+                                     "b": torch.zeros(4)})
+    assert repr(ours) == repr(theirs)
 
 
 # ==========================================================================

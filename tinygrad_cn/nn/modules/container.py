@@ -313,10 +313,11 @@ class ModuleDict(Module):
                 self[m[0]] = m[1]
 
 
-def _param_repr(p) -> str:
+def _param_repr(p, legacy_name: bool = False) -> str:
+    # torch: ParameterList shows the dtype, ParameterDict the legacy type name (torch.typename)
     size_str = "x".join(str(s) for s in p.size())
     kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-    return f"{kind} containing: [{p.dtype!r} of size {size_str}]"
+    return f"{kind} containing: [{p.type() if legacy_name else repr(p.dtype)} of size {size_str}]"
 
 
 class ParameterList(Module):
@@ -475,7 +476,7 @@ class ParameterDict(Module):
         lines = []
         for k, p in self.items():
             if isinstance(p, Tensor):
-                lines.append("  (" + str(k) + "): " + _param_repr(p))
+                lines.append("  (" + str(k) + "): " + _param_repr(p, legacy_name=True))
             else:
                 lines.append("  (" + str(k) + "): Object of type: " + type(p).__name__)
         return "\n".join(lines)
