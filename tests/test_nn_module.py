@@ -760,3 +760,32 @@ def test_sequential_linear_relu_fusion_is_exact_and_respects_hooks():
     m(x)
     assert seen == [(4, 5)]
     h.remove()
+
+
+def _container_ops(n):
+    out = []
+    s = n.Sequential(n.ReLU(), n.Tanh(), n.Sigmoid(), n.Identity())
+    out.append([type(m).__name__ for m in s[::-1]])
+    s.insert(-1, n.ELU())
+    out.append([type(m).__name__ for m in s])
+    del s[1:3]
+    out.append(list(s._modules))
+    out.append([type(m).__name__ for m in s])
+    ml = n.ModuleList([n.ReLU(), n.Tanh()])
+    ml.insert(1, n.ELU())
+    ml.insert(3, n.GELU())
+    out.append([type(m).__name__ for m in ml])
+    del ml[::2]
+    out.append(([type(m).__name__ for m in ml], list(ml._modules)))
+    out.append(len(n.Sequential(n.ReLU()) * 2))
+    out.append(repr(n.ModuleList([n.ReLU(), n.ReLU(), n.Tanh(), n.ReLU()])))
+    out.append((repr(n.Sequential()), repr(n.ModuleDict()), repr(n.ParameterList())))
+    out.append((type(s.pop(0)).__name__, len(s)))
+    out.append((repr(n.Linear(2, 3, bias=False)), repr(n.Flatten(0)), repr(n.Unflatten(1, [2, 2]))))
+    return out
+
+
+def test_container_operations_match_torch():
+    torch = pytest.importorskip("torch")
+    for ours, theirs in zip(_container_ops(nn), _container_ops(torch.nn)):
+        assert ours == theirs
