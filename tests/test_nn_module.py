@@ -149,6 +149,8 @@ def test_setattr_getattr_delattr():
     assert "w" not in m.__dict__
     with pytest.raises(TypeError, match="cannot assign 'int' as parameter 'w'"):
         m.w = 5
+    with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' as parameter 'w' \(torch.nn.Parameter"):
+        m.w = tinygrad_cn.zeros(2)
     m.w = None
     assert m.w is None and list(m.parameters()) == list(m.sub.parameters())
     m.buf = tinygrad_cn.ones(1)
@@ -481,6 +483,8 @@ def test_load_state_dict_non_strict():
     assert res.missing_keys == ["0.bias", "2.weight", "2.bias"]
     assert res.unexpected_keys == ["extra.bias"]
     missing, unexpected = res
+    assert repr(res) == ("_IncompatibleKeys(missing_keys=['0.bias', '2.weight', '2.bias'], "
+                         "unexpected_keys=['extra.bias'])")
     assert missing == res.missing_keys
     assert np.all(_np(m[0].weight) == 1)
     with pytest.raises(TypeError, match="Expected state_dict to be dict-like"):

@@ -20,7 +20,7 @@ from ..parameter import Parameter
 __all__ = ["Module"]
 
 
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+class _IncompatibleKeys(namedtuple("_IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
     def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
@@ -59,6 +59,11 @@ def _addindent(s: str, num_spaces: int) -> str:
 
 _global_forward_pre_hooks: Dict[int, Callable] = OrderedDict()
 _global_forward_hooks: Dict[int, Callable] = OrderedDict()
+
+
+def _typename(obj) -> str:
+    """torch.typename: the legacy type name of a tensor, else the class name."""
+    return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
 
 
 def _size_repr(shape) -> str:
@@ -278,7 +283,7 @@ class Module:
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
                                 "(torch.nn.Parameter or None expected)")
             self.register_parameter(name, value)
         else:
