@@ -35,6 +35,7 @@ from . import autograd
 from . import linalg
 from . import nn
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly
+from .serialization import save, load
 from ._C import show_config, set_num_threads, get_num_threads
 
 globals().update({k: v for k, v in _EXPORTS.items() if not k.startswith("_") and k not in globals()})
