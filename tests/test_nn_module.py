@@ -793,3 +793,21 @@ def test_container_operations_match_torch():
     torch = pytest.importorskip("torch")
     for ours, theirs in zip(_container_ops(nn), _container_ops(torch.nn)):
         assert ours == theirs
+
+
+def test_bilinear_matches_torch_and_gradcheck():
+    import numpy as np
+    import tinygrad_cn as tg
+    from tinygrad_cn.autograd import gradcheck
+    m = tg.nn.Bilinear(3, 4, 5, dtype=tg.float64)
+    a = tg.randn(2, 6, 3, dtype=tg.float64, requires_grad=True)
+    b = tg.randn(2, 6, 4, dtype=tg.float64, requires_grad=True)
+    assert gradcheck(lambda x, y, w, c: m(x, y), (a, b, m.weight, m.bias))  # m uses w and c itself
+    torch = pytest.importorskip("torch")
+    mt = torch.nn.Bilinear(3, 4, 5).double()
+    with torch.no_grad():
+        mt.weight.copy_(torch.tensor(m.weight.detach().numpy()))
+        mt.bias.copy_(torch.tensor(m.bias.detach().numpy()))
+    y, yt = m(a, b), mt(torch.tensor(a.detach().numpy()), torch.tensor(b.detach().numpy()))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert repr(m) == repr(mt)

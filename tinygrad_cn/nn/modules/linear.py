@@ -58,6 +58,50 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Bilinear(Module):  # pragma: no cover - not provided yet
-    def __init__(self, *args, **kwargs):
-        raise NotImplementedError("nn.Bilinear is not supported by tinygrad_cn yet")
+class Bilinear(Module):
+    """y = x1^T A x2 + b for each output feature, as ``torch.nn.Bilinear``:
+    weight (out_features, in1_features, in2_features), bias (out_features).
+
+    Example::
+
+        >>> m = tinygrad_cn.nn.Bilinear(3, 4, 5)
+        >>> m(tinygrad_cn.ones(2, 3), tinygrad_cn.ones(2, 4)).shape
+        tinygrad_cn.Size([2, 5])
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        check_device(device)
+        dt = _dtype.to_dtype(dtype) if dtype is not None else None
+        self.weight = Parameter(empty((out_features, in1_features, in2_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(empty(out_features, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        if input1.shape[:-1] != input2.shape[:-1]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {input1.shape[:-1]} "
+                               f"and {input2.shape[:-1]}")
+        lead = tuple(input1.shape[:-1])
+        o, i1, i2 = self.weight.shape
+        x1, x2 = input1.reshape(-1, i1), input2.reshape(-1, i2)
+        # x1 @ A_o for every o in one GEMM: (N, i1) @ (i1, o*i2), then the dot with x2
+        t = (x1 @ self.weight.permute(1, 0, 2).reshape(i1, o * i2)).reshape(-1, o, i2)
+        y = (t * x2.unsqueeze(1)).sum(-1)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(lead + (o,))
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
