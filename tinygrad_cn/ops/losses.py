@@ -1,0 +1,242 @@
+"""Regression, binary and ranking losses, as torch.nn.functional.
+
+Composed from differentiable Tensor ops (double backward for free), with
+torch's formulas, reductions, legacy ``size_average``/``reduce`` arguments and
+shape checks.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from ..tensor import Tensor
+from .activation import logsigmoid
+from .loss import _check_reduction, _legacy_reduction
+
+_make = Tensor._make
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.mean()
+
+
+def _broadcast_warn(input: Tensor, target: Tensor, name: str):
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(f"Using a target size ({target.shape!r}) that is different to the input size "
+                      f"({input.shape!r}). This will likely lead to incorrect results due to broadcasting. "
+                      f"Please ensure they have the same size.", stacklevel=3)
+
+
+def _prepare(size_average, reduce, reduction):
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    return reduction
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight=None) -> Tensor:
+    """Mean squared error, as ``torch.nn.functional.mse_loss``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    _broadcast_warn(input, target, "mse_loss")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight=None) -> Tensor:
+    """Mean absolute error, as ``torch.nn.functional.l1_loss``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    _broadcast_warn(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where |d| < beta, else |d| - beta / 2, as ``torch.nn.functional.smooth_l1_loss``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    _broadcast_warn(input, target, "smooth_l1_loss")
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = input - target
+    if beta == 0.0:
+        return _reduce(d.abs(), reduction)
+    z = d.abs()
+    quad = d * d * (0.5 / beta)
+    return _reduce(quad.where(z < beta, z - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
+    """0.5 d^2 where |d| < delta, else delta (|d| - delta / 2), as ``torch.nn.functional.huber_loss``."""
+    _check_reduction(reduction)
+    _broadcast_warn(input, target, "huber_loss")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    d = input - target
+    z = d.abs()
+    quad = d * d * 0.5
+    return _reduce(quad.where(z < delta, (z - 0.5 * delta) * delta), reduction)
+
+
+def _size_error(input, target):
+    raise ValueError(f"Using a target size ({target.shape!r}) that is different to the input size "
+                     f"({input.shape!r}) is deprecated. Please ensure they have the same size.")
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """-w (t log x + (1 - t) log(1 - x)) with the logs clamped at -100, as
+    ``torch.nn.functional.binary_cross_entropy``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        _size_error(input, target)
+    xd = input._data
+    if np.any((xd < 0) | (xd > 1)):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if weight is not None:
+        np.broadcast_shapes(tuple(weight.shape), tuple(input.shape))
+    log_x = input.log().clamp_min(-100)
+    log_1mx = (1 - input).log().clamp_min(-100)
+    loss = -(target * log_x + (1 - target) * log_1mx)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """BCE of sigmoid(input) in the stable form ``(1 - t) x - (1 + (pw - 1) t) logsigmoid(x)``,
+    as ``torch.nn.functional.binary_cross_entropy_with_logits``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.shape!r}) must be the same as input size ({input.shape!r})")
+    ls = logsigmoid(input)
+    if pos_weight is not None:
+        loss = (1 - target) * input - (1 + (pos_weight - 1) * target) * ls
+    else:
+        loss = (1 - target) * input - ls
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Pointwise KL divergence ``t (log t - input)`` of log-probabilities ``input``, as
+    ``torch.nn.functional.kl_div`` ('batchmean' divides the sum by the batch size)."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, reduction)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        loss = target.xlogy(target) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim != 0 else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def _check_same_dims(name, **ts):
+    dims = {t.ndim for t in ts.values()}
+    if len(dims) != 1:
+        sizes = ", ".join(f"{k}: {list(v.shape)}" for k, v in ts.items())
+        raise RuntimeError(f"{name} : All input tensors should have same dimension but got sizes: {sizes} ")
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """max(0, -t (x1 - x2) + margin), as ``torch.nn.functional.margin_ranking_loss``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim or input1.ndim != target.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {input1.shape!r}, input2: {input2.shape!r}, target: {target.shape!r} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """x where t == 1, max(0, margin - x) where t == -1, as ``torch.nn.functional.hinge_embedding_loss``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    zeros = input * 0
+    margin_clamp = (-input + margin).clamp_min(0)
+    neg = margin_clamp.where(target == -1, zeros)
+    pos = input.where(target != -1, zeros)
+    return _reduce(pos + neg, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-t x)), as ``torch.nn.functional.soft_margin_loss``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    return _reduce(-logsigmoid(target * input), reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """1 - cos(x1, x2) where t == 1, max(0, cos(x1, x2) - margin) where t == -1, as
+    ``torch.nn.functional.cosine_embedding_loss`` (torch's EPSILON = 1e-12 in the magnitudes)."""
+    reduction = _prepare(size_average, reduce, reduction)
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"cosine_embedding_loss : All input tensors should have same dimension but got "
+                           f"sizes: input1: {input1.shape!r}, input2: {input2.shape!r}, target: {target.shape!r} ")
+    if input1.ndim not in (1, 2):
+        raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+                           f"{list(input1.shape)} and {list(input2.shape)}.")
+    eps = 1e-12
+    prod = (input1 * input2).sum(-1)
+    m1 = (input1 * input1).sum(-1) + eps
+    m2 = (input2 * input2).sum(-1) + eps
+    cos = prod / (m1 * m2).sqrt()
+    zeros = cos * 0
+    pos = (1 - cos).where(target == 1, zeros)
+    neg = (cos - margin).clamp_min(0).where(target == -1, zeros)
+    return _reduce(pos + neg, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood, as ``torch.nn.functional.poisson_nll_loss``."""
+    reduction = _prepare(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        td = target._data
+        safe = np.where(td > 1, td, 1.0)
+        stirling = _make((safe * np.log(safe) - safe + 0.5 * np.log(2 * math.pi * safe)) * (td > 1))
+        loss = loss + stirling.to(loss.dtype)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps)), as
+    ``torch.nn.functional.gaussian_nll_loss`` (the clamp does not change var's gradient)."""
+    _check_reduction(reduction)
+    if var.ndim != input.ndim:
+        if input.ndim - 1 == var.ndim and tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError("var is of incorrect size")
+    if np.any(var._data < 0):
+        raise ValueError("var has negative entry/entries")
+    var = var + (var.clamp_min(eps) - var).detach()
+    d = input - target
+    loss = 0.5 * (var.log() + d * d / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)

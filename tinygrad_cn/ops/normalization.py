@@ -1,0 +1,296 @@
+"""Normalisation, attention and interpolation, as torch.nn.functional.
+
+Everything here is composed from differentiable Tensor ops, so first and
+second derivatives come from the ops' own backward formulas (batch_norm's
+composite backward reproduces the closed form
+``dx = gamma * invstd / N * (N g - sum g - xhat sum(g xhat))``).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Size, Tensor
+
+_make = Tensor._make
+
+
+def _channel_shape(input: Tensor):
+    shape = [1] * input.ndim
+    shape[1] = input.shape[1]
+    return shape
+
+
+def _affine(y: Tensor, weight, bias, shape):
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def _verify_batch_size(size) -> None:
+    n = size[0]
+    for s in size[2:]:
+        n *= s
+    if n == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {size!r}")
+
+
+def _check_stat(name, t, c):
+    if t is not None and t.numel() != c:
+        raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Batch normalisation over (N, C), (N, C, L) or (N, C, H, W) (any (N, C, *)), as
+    ``torch.nn.functional.batch_norm``. In training the batch statistics normalise (biased
+    variance) and the running buffers are updated in place with the unbiased variance."""
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
+    c = input.shape[1]
+    if training:
+        _verify_batch_size(input.shape)
+    _check_stat("running_mean", running_mean, c)
+    _check_stat("running_var", running_var, c)
+    _check_stat("weight", weight, c)
+    _check_stat("bias", bias, c)
+    shape = _channel_shape(input)
+    dims = (0,) + tuple(range(2, input.ndim))
+    if training or running_mean is None or running_var is None:
+        if not training and (running_mean is None or running_var is None):
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        mean = input.mean(dims, keepdim=True)
+        xc = input - mean
+        var = (xc * xc).mean(dims, keepdim=True)
+        y = xc * (var + eps).rsqrt()
+        if running_mean is not None or running_var is not None:
+            n = input.numel() // c
+            with no_grad():
+                m = momentum if momentum is not None else 0.0
+                if running_mean is not None:
+                    new = mean.detach().reshape(c).to(running_mean.dtype)
+                    running_mean.mul_(1 - m).add_(new * m)
+                if running_var is not None:
+                    unbiased = var.detach().reshape(c) * (n / (n - 1))
+                    running_var.mul_(1 - m).add_(unbiased.to(running_var.dtype) * m)
+    else:
+        y = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+    return _affine(y, weight, bias, shape)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Per-sample, per-channel normalisation over the spatial dims, as
+    ``torch.nn.functional.instance_norm``."""
+    if input.ndim < 3:
+        raise ValueError(f"expected 3D or more input (got {input.ndim}D input)")
+    c = input.shape[1]
+    shape = _channel_shape(input)
+    if not use_input_stats:
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    spatial = 1
+    for s in input.shape[2:]:
+        spatial *= s
+    if spatial == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape!r}")
+    dims = tuple(range(2, input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    xc = input - mean
+    var = (xc * xc).mean(dims, keepdim=True)
+    y = xc * (var + eps).rsqrt()
+    if running_mean is not None or running_var is not None:
+        with no_grad():
+            if running_mean is not None:
+                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1, c).mean(0) * momentum)
+            if running_var is not None:
+                unb = var.detach().reshape(-1, c) * (spatial / (spatial - 1))
+                running_var.mul_(1 - momentum).add_(unb.mean(0) * momentum)
+    return _affine(y, weight, bias, shape)
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalisation over the last ``len(normalized_shape)`` dims, as ``torch.nn.functional.layer_norm``."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(int(s) for s in normalized_shape)
+    k = len(normalized_shape)
+    if weight is not None and tuple(weight.shape) != normalized_shape:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{list(weight.shape)} and normalized_shape = {list(normalized_shape)}")
+    if bias is not None and tuple(bias.shape) != normalized_shape:
+        raise RuntimeError(f"Expected bias to be of same shape as normalized_shape, but got bias of shape "
+                           f"{list(bias.shape)} and normalized_shape = {list(normalized_shape)}")
+    if k == 0 or input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
+                           f"{list(input.shape)}")
+    dims = tuple(range(input.ndim - k, input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    xc = input - mean
+    var = (xc * xc).mean(dims, keepdim=True)
+    y = xc * (var + eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalisation over groups of channels, as ``torch.nn.functional.group_norm``."""
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups != 0:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
+                           f"of shape {list(input.shape)} and num_groups={num_groups}")
+    _check_stat("weight", weight, c)
+    _check_stat("bias", bias, c)
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(2, keepdim=True)
+    xc = x - mean
+    var = (xc * xc).mean(2, keepdim=True)
+    y = (xc * (var + eps).rsqrt()).reshape(input.shape)
+    return _affine(y, weight, bias, _channel_shape(input))
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim``, as ``torch.nn.functional.normalize``."""
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    return input / denom
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
+    """Local response normalisation across channels, as ``torch.nn.functional.local_response_norm``."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    c = input.shape[1]
+    sq = input * input
+    pad_lo, pad_hi = size // 2, (size - 1) // 2
+    zshape = list(input.shape)
+    parts = []
+    if pad_lo:
+        zshape[1] = pad_lo
+        parts.append(_make(np.zeros(zshape, dtype=input._data.dtype)))
+    parts.append(sq)
+    if pad_hi:
+        zshape[1] = pad_hi
+        parts.append(_make(np.zeros(zshape, dtype=input._data.dtype)))
+    padded = Tensor.cat(parts, 1) if len(parts) > 1 else sq
+    acc = padded.narrow(1, 0, c)
+    for i in range(1, size):
+        acc = acc + padded.narrow(1, i, c)
+    div = (acc * (alpha / size) + k).pow(beta)
+    return input / div
+
+
+# -- attention ---------------------------------------------------------------------
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``softmax(q k^T * scale + mask) v``, as ``torch.nn.functional.scaled_dot_product_attention``
+    (boolean masks keep where True, float masks are added; ``is_causal`` keeps the lower triangle)."""
+    L, S = query.shape[-2], key.shape[-2]
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    if enable_gqa and key.ndim >= 3 and query.shape[-3] != key.shape[-3]:
+        rep = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(rep, -3)
+        value = value.repeat_interleave(rep, -3)
+    scores = query.matmul(key.transpose(-2, -1)) * scale
+    if is_causal:
+        keep = np.tril(np.ones((L, S), dtype=bool))
+        scores = scores.masked_fill(_make(~keep), float("-inf"))
+    if attn_mask is not None:
+        if attn_mask._data.dtype == np.bool_:
+            scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            scores = scores + attn_mask
+    attn = scores.softmax(-1)
+    if dropout_p > 0.0:
+        keep = _make((np.random.random_sample(attn.shape) >= dropout_p).astype(attn._data.dtype) / (1 - dropout_p))
+        attn = attn * keep
+    return attn.matmul(value)
+
+
+# -- interpolation -----------------------------------------------------------------
+def _out_sizes(input: Tensor, size, scale_factor):
+    nsp = input.ndim - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if size is not None:
+        sizes = [int(size)] * nsp if isinstance(size, (int, np.integer)) else [int(s) for s in size]
+        if len(sizes) != nsp:
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
+                             f"with spatial dimensions of {list(input.shape[2:])} and output size of {list(sizes)}. "
+                             f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                             f"(o1, o2, ...,oK) format.")
+        return sizes, [None] * nsp
+    scales = [float(scale_factor)] * nsp if isinstance(scale_factor, (int, float)) else [float(s) for s in scale_factor]
+    if len(scales) != nsp:
+        raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
+                         f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape "
+                         f"{list(scales)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                         f"scale_factor in (s1, s2, ...,sK) format.")
+    return [int(math.floor(s * f)) for s, f in zip(input.shape[2:], scales)], scales
+
+
+def _ratio(in_size, out_size, align_corners, scale):
+    if align_corners:
+        return (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    return 1.0 / scale if scale is not None and scale > 0 else in_size / out_size
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None, antialias: bool = False) -> Tensor:
+    """Resize the spatial dims of (N, C, *) ``input``, as ``torch.nn.functional.interpolate``
+    (modes 'nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear'); gradients flow
+    through index_select."""
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    linear_modes = {"linear": 3, "bilinear": 4, "trilinear": 5}
+    if mode in linear_modes and input.ndim != linear_modes[mode]:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {linear_modes[mode]}D input")
+    if mode not in ("nearest", "nearest-exact") and mode not in linear_modes:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported")
+    sizes, scales = _out_sizes(input, size, scale_factor)
+    if recompute_scale_factor:
+        scales = [None] * len(sizes)
+    align = bool(align_corners)
+    out = input
+    for k, (osz, sc) in enumerate(zip(sizes, scales)):
+        d = 2 + k
+        isz = input.shape[d]
+        dst = np.arange(osz, dtype=np.float64)
+        if mode in ("nearest", "nearest-exact"):
+            r = np.float32(_ratio(isz, osz, False, sc))
+            src = np.floor((dst.astype(np.float32) + (0.5 if mode == "nearest-exact" else 0.0)) * r)
+            idx = np.minimum(src.astype(np.int64), isz - 1)
+            out = out.index_select(d, _make(idx))
+            continue
+        r = _ratio(isz, osz, align, sc)
+        src = dst * r if align else np.maximum((dst + 0.5) * r - 0.5, 0.0)
+        i0 = np.minimum(np.floor(src).astype(np.int64), isz - 1)
+        i1 = np.minimum(i0 + 1, isz - 1)
+        lam = (src - i0).astype(input._data.dtype)
+        wshape = [1] * input.ndim
+        wshape[d] = osz
+        lam_t = _make(lam.reshape(wshape))
+        out = out.index_select(d, _make(i0)) * (1 - lam_t) + out.index_select(d, _make(i1)) * lam_t
+    return out
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
