@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .activation import logsigmoid
 from .loss import _check_reduction, _legacy_reduction
@@ -84,6 +85,12 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(quad.where(z < delta, (z - 0.5 * delta) * delta), reduction)
 
 
+def _no_grad_arg(fn, name, t):
+    if t is not None and t.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument '{name}'. "
+                           f"This input cannot have requires_grad True.")
+
+
 def _size_error(input, target):
     raise ValueError(f"Using a target size ({target.shape!r}) that is different to the input size "
                      f"({input.shape!r}) is deprecated. Please ensure they have the same size.")
@@ -94,6 +101,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """-w (t log x + (1 - t) log(1 - x)) with the logs clamped at -100, as
     ``torch.nn.functional.binary_cross_entropy``."""
     reduction = _prepare(size_average, reduce, reduction)
+    _no_grad_arg("binary_cross_entropy", "weight", weight)
     if tuple(target.shape) != tuple(input.shape):
         _size_error(input, target)
     xd = input._data
@@ -115,6 +123,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """BCE of sigmoid(input) in the stable form ``(1 - t) x - (1 + (pw - 1) t) logsigmoid(x)``,
     as ``torch.nn.functional.binary_cross_entropy_with_logits``."""
     reduction = _prepare(size_average, reduce, reduction)
+    _no_grad_arg("binary_cross_entropy_with_logits", "weight", weight)
+    _no_grad_arg("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({target.shape!r}) must be the same as input size ({input.shape!r})")
     ls = logsigmoid(input)
@@ -215,10 +225,10 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
     else:
         loss = input - target * (input + eps).log()
     if full:
-        td = target._data
-        safe = np.where(td > 1, td, 1.0)
-        stirling = _make((safe * np.log(safe) - safe + 0.5 * np.log(2 * math.pi * safe)) * (td > 1))
-        loss = loss + stirling.to(loss.dtype)
+        big = target > 1
+        safe = target.where(big, target * 0 + 1)
+        stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
+        loss = loss + stirling.masked_fill(big.logical_not(), 0.0)
     return _reduce(loss, reduction)
 
 
