@@ -515,15 +515,16 @@ def test_sdpa_dropout_keeps_expectation_shape():
 
 
 # -- interpolate -------------------------------------------------------------------
+INTERP_CASES = [(m, s, a) for m, s in [("nearest", (2, 2, 5)), ("nearest", (1, 2, 3, 4)), ("nearest-exact", (1, 2, 3, 4)),
+                                       ("nearest", (1, 1, 2, 3, 2)), ("linear", (2, 2, 5)), ("bilinear", (1, 2, 3, 4)),
+                                       ("trilinear", (1, 1, 2, 3, 2))]
+                for a in ([None] if m.startswith("nearest") else [None, False, True])]
+
+
 @needs_torch
-@pytest.mark.parametrize("mode,shape", [("nearest", (2, 2, 5)), ("nearest", (1, 2, 3, 4)),
-                                        ("nearest-exact", (1, 2, 3, 4)), ("linear", (2, 2, 5)),
-                                        ("bilinear", (1, 2, 3, 4)), ("trilinear", (1, 1, 2, 3, 2))])
+@pytest.mark.parametrize("mode,shape,align_corners", INTERP_CASES)
 @pytest.mark.parametrize("how", ["up", "down", "size", "scale"])
-@pytest.mark.parametrize("align_corners", [None, False, True])
 def test_interpolate_vs_torch(mode, shape, how, align_corners):
-    if align_corners is not None and mode.startswith("nearest"):
-        pytest.skip("align_corners only with interpolating modes")
     nsp = len(shape) - 2
     kw = dict(mode=mode, align_corners=align_corners)
     if how == "up":
@@ -552,3 +553,62 @@ def test_exports():
     import tinygrad_cn.nn._functional_norm as m
     for name in m.__all__:
         assert callable(getattr(F, name))
+
+
+ERROR_CASES = {
+    "layer_norm_shape": lambda m, t: m.layer_norm(t.randn(2, 3, 5), (4,)),
+    "layer_norm_weight": lambda m, t: m.layer_norm(t.randn(2, 3, 4), (4,), t.randn(3)),
+    "group_norm_groups": lambda m, t: m.group_norm(t.randn(2, 6, 4), 4),
+    "group_norm_weight": lambda m, t: m.group_norm(t.randn(2, 6, 4), 3, t.randn(5)),
+    "batch_norm_running_mean": lambda m, t: m.batch_norm(t.randn(2, 3), t.zeros(4), t.ones(3)),
+    "batch_norm_weight": lambda m, t: m.batch_norm(t.randn(2, 3), t.zeros(3), t.ones(3), t.ones(4)),
+    "batch_norm_1d": lambda m, t: m.batch_norm(t.randn(3), t.zeros(3), t.ones(3)),
+    "batch_norm_eval_no_stats": lambda m, t: m.batch_norm(t.randn(2, 3), None, None),
+    "batch_norm_one_value": lambda m, t: m.batch_norm(t.randn(1, 3, 1, 1), None, None, training=True),
+    "instance_norm_one_spatial": lambda m, t: m.instance_norm(t.randn(2, 3, 1)),
+    "instance_norm_2d": lambda m, t: m.instance_norm(t.randn(2, 3)),
+    "smooth_l1_beta": lambda m, t: m.smooth_l1_loss(t.randn(3), t.randn(3), beta=-1.0),
+    "huber_delta": lambda m, t: m.huber_loss(t.randn(3), t.randn(3), delta=-1.0),
+    "kl_div_reduction": lambda m, t: m.kl_div(t.randn(3), t.randn(3), reduction="foo"),
+    "l1_reduction": lambda m, t: m.l1_loss(t.randn(3), t.randn(3), reduction="batchmean"),
+    "margin_ranking_dims": lambda m, t: m.margin_ranking_loss(t.randn(3), t.randn(3), t.randn(3, 1)),
+    "cosine_embedding_3d": lambda m, t: m.cosine_embedding_loss(t.randn(3, 2, 2), t.randn(3, 2, 2), t.randn(3)),
+    "cosine_embedding_1d": lambda m, t: m.cosine_embedding_loss(t.randn(3, 2), t.randn(3), t.randn(3)),
+    "bce_size": lambda m, t: m.binary_cross_entropy(t.rand(3, 1), t.rand(3)),
+    "bce_range": lambda m, t: m.binary_cross_entropy(t.tensor([1.5]), t.tensor([1.0])),
+    "bce_weight_grad": lambda m, t: m.binary_cross_entropy(t.rand(3), t.rand(3), t.rand(3).requires_grad_()),
+    "bce_logits_size": lambda m, t: m.binary_cross_entropy_with_logits(t.rand(3, 1), t.rand(3)),
+    "gaussian_nll_var": lambda m, t: m.gaussian_nll_loss(t.randn(3, 4), t.randn(3, 4), t.ones(2)),
+    "gaussian_nll_negative": lambda m, t: m.gaussian_nll_loss(t.randn(3, 4), t.randn(3, 4), -t.ones(3, 4)),
+    "interpolate_both": lambda m, t: m.interpolate(t.randn(1, 1, 3), size=3, scale_factor=2),
+    "interpolate_neither": lambda m, t: m.interpolate(t.randn(1, 1, 3)),
+    "interpolate_bilinear_3d": lambda m, t: m.interpolate(t.randn(1, 1, 3), size=4, mode="bilinear"),
+    "interpolate_size_dims": lambda m, t: m.interpolate(t.randn(1, 1, 3, 3), size=(4,)),
+    "interpolate_align_nearest": lambda m, t: m.interpolate(t.randn(1, 1, 3), size=4, align_corners=True),
+    "sdpa_mask_and_causal": lambda m, t: m.scaled_dot_product_attention(t.randn(2, 3, 4), t.randn(2, 3, 4),
+                                                                        t.randn(2, 3, 4), attn_mask=t.ones(3, 3),
+                                                                        is_causal=True),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(ERROR_CASES))
+def test_error_messages_match_torch(name):
+    f = ERROR_CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(Exception) as want:
+            f(TF, torch)
+        with pytest.raises(Exception) as got:
+            f(F, tg)
+    assert type(got.value) is type(want.value)
+    assert str(got.value) == str(want.value).replace("torch.Size", "tinygrad_cn.Size")
+
+
+@needs_torch
+def test_broadcast_warning_matches_torch():
+    with pytest.warns(UserWarning) as want:
+        TF.mse_loss(torch.randn(3, 4), torch.randn(4))
+    with pytest.warns(UserWarning) as got:
+        F.mse_loss(tg.randn(3, 4), tg.randn(4))
+    assert str(got[0].message) == str(want[0].message).replace("torch.Size", "tinygrad_cn.Size")

@@ -199,11 +199,11 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     """1 - cos(x1, x2) where t == 1, max(0, cos(x1, x2) - margin) where t == -1, as
     ``torch.nn.functional.cosine_embedding_loss`` (torch's EPSILON = 1e-12 in the magnitudes)."""
     reduction = _prepare(size_average, reduce, reduction)
-    if input1.ndim != input2.ndim:
-        raise RuntimeError(f"cosine_embedding_loss : All input tensors should have same dimension but got "
-                           f"sizes: input1: {input1.shape!r}, input2: {input2.shape!r}, target: {target.shape!r} ")
-    if input1.ndim not in (1, 2):
-        raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+    if target.ndim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-dimensional tensor found")
+    want = 2 if target.ndim == 1 else 1
+    if input1.ndim != want or input2.ndim != want:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {want}D input tensors, but found inputs with sizes "
                            f"{list(input1.shape)} and {list(input2.shape)}.")
     eps = 1e-12
     prod = (input1 * input2).sum(-1)

@@ -50,20 +50,21 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     """Batch normalisation over (N, C), (N, C, L) or (N, C, H, W) (any (N, C, *)), as
     ``torch.nn.functional.batch_norm``. In training the batch statistics normalise (biased
     variance) and the running buffers are updated in place with the unbiased variance."""
-    if input.ndim < 2:
-        raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
-    c = input.shape[1]
-    if training:
-        _verify_batch_size(input.shape)
+    c = input.shape[1] if input.ndim > 1 else 0
     _check_stat("running_mean", running_mean, c)
     _check_stat("running_var", running_var, c)
     _check_stat("weight", weight, c)
     _check_stat("bias", bias, c)
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
+    if training:
+        _verify_batch_size(input.shape)
     shape = _channel_shape(input)
     dims = (0,) + tuple(range(2, input.ndim))
     if training or running_mean is None or running_var is None:
-        if not training and (running_mean is None or running_var is None):
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        if not training:
+            which = "running_mean" if running_mean is None else "running_var"
+            raise RuntimeError(f"{which} must be defined in evaluation mode")
         mean = input.mean(dims, keepdim=True)
         xc = input - mean
         var = (xc * xc).mean(dims, keepdim=True)
@@ -88,8 +89,8 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Per-sample, per-channel normalisation over the spatial dims, as
     ``torch.nn.functional.instance_norm``."""
-    if input.ndim < 3:
-        raise ValueError(f"expected 3D or more input (got {input.ndim}D input)")
+    if input.ndim < 2:
+        raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
     c = input.shape[1]
     shape = _channel_shape(input)
     if not use_input_stats:
@@ -152,8 +153,10 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if c % num_groups != 0:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input "
                            f"of shape {list(input.shape)} and num_groups={num_groups}")
-    _check_stat("weight", weight, c)
-    _check_stat("bias", bias, c)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.ndim != 1 or t.numel() != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
+                               f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
     x = input.reshape(n, num_groups, -1)
     mean = x.mean(2, keepdim=True)
     xc = x - mean
@@ -233,7 +236,7 @@ def _out_sizes(input: Tensor, size, scale_factor):
         sizes = [int(size)] * nsp if isinstance(size, (int, np.integer)) else [int(s) for s in size]
         if len(sizes) != nsp:
             raise ValueError(f"Input and output must have the same number of spatial dimensions, but got input "
-                             f"with spatial dimensions of {list(input.shape[2:])} and output size of {list(sizes)}. "
+                             f"with spatial dimensions of {list(input.shape[2:])} and output size of {size}. "
                              f"Please provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
                              f"(o1, o2, ...,oK) format.")
         return sizes, [None] * nsp
@@ -241,7 +244,7 @@ def _out_sizes(input: Tensor, size, scale_factor):
     if len(scales) != nsp:
         raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but got input "
                          f"with spatial dimensions of {list(input.shape[2:])} and scale_factor of shape "
-                         f"{list(scales)}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
+                         f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format and "
                          f"scale_factor in (s1, s2, ...,sK) format.")
     return [int(math.floor(s * f)) for s, f in zip(input.shape[2:], scales)], scales
 
