@@ -11,10 +11,68 @@ import math
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
+from ..autograd.function import Function
+from ..autograd.grad_mode import STATE, enable_grad, no_grad
 from ..tensor import Size, Tensor
 
 _make = Tensor._make
+
+
+def _moments(a: np.ndarray, axes):
+    """Mean and biased variance of ``a`` over ``axes`` (kept), in ``a``'s dtype."""
+    mean = a.mean(axis=axes, keepdims=True)
+    xc = a - mean
+    var = np.mean(np.square(xc, out=xc), axis=axes, keepdims=True)
+    return mean, var
+
+
+def _standardize_composite(x: Tensor, axes, eps: float) -> Tensor:
+    mean = x.mean(axes, keepdim=True)
+    xc = x - mean
+    var = (xc * xc).mean(axes, keepdim=True)
+    return xc * (var + eps).rsqrt()
+
+
+class Standardize(Function):
+    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance) from precomputed moments,
+    with the closed-form backward ``dx = invstd (g - mean(g) - xhat mean(g xhat))``; under
+    create_graph the same gradient runs through differentiable tensor code."""
+
+    node_name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, mean, var, axes, eps):
+        invstd = 1.0 / np.sqrt(var + eps)
+        xhat = x._data - mean
+        xhat *= invstd
+        ctx.save_for_backward(x)
+        ctx.xhat, ctx.invstd, ctx.axes, ctx.eps = xhat, invstd, axes, eps
+        return xhat.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        axes, eps = ctx.axes, ctx.eps
+        if STATE.enabled:  # create_graph: differentiable recomputation
+            from ..autograd import grad as _grad
+            (x,) = ctx.saved_tensors
+            with enable_grad():
+                xx = x.detach().requires_grad_() if not x.requires_grad else x
+                y = _standardize_composite(xx, axes, eps)
+                (gx,) = _grad(y, xx, g, create_graph=True)
+            return gx, None, None, None, None
+        xhat, gd = ctx.xhat, g._data
+        dx = gd - gd.mean(axis=axes, keepdims=True)
+        dx -= xhat * (gd * xhat).mean(axis=axes, keepdims=True)
+        dx *= ctx.invstd
+        return _make(dx.astype(xhat.dtype, copy=False)), None, None, None, None
+
+
+def _standardize(x: Tensor, axes, eps: float):
+    """Standardised ``x`` over ``axes`` and the (mean, biased var) arrays used."""
+    mean, var = _moments(x._data, axes)
+    if x._data.dtype.kind != "f":
+        return _standardize_composite(x, axes, eps), mean, var
+    return Standardize.apply(x, mean, var, axes, eps), mean, var
 
 
 def _channel_shape(input: Tensor):
@@ -65,20 +123,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if not training:
             which = "running_mean" if running_mean is None else "running_var"
             raise RuntimeError(f"{which} must be defined in evaluation mode")
-        mean = input.mean(dims, keepdim=True)
-        xc = input - mean
-        var = (xc * xc).mean(dims, keepdim=True)
-        y = xc * (var + eps).rsqrt()
+        y, mean, var = _standardize(input, dims, eps)
         if running_mean is not None or running_var is not None:
             n = input.numel() // c
             with no_grad():
                 m = momentum if momentum is not None else 0.0
                 if running_mean is not None:
-                    new = mean.detach().reshape(c).to(running_mean.dtype)
+                    new = _make(mean.reshape(c).astype(running_mean._data.dtype))
                     running_mean.mul_(1 - m).add_(new * m)
                 if running_var is not None:
-                    unbiased = var.detach().reshape(c) * (n / (n - 1))
-                    running_var.mul_(1 - m).add_(unbiased.to(running_var.dtype) * m)
+                    unbiased = _make((var.reshape(c) * (n / (n - 1))).astype(running_var._data.dtype))
+                    running_var.mul_(1 - m).add_(unbiased * m)
     else:
         y = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
     return _affine(y, weight, bias, shape)
@@ -101,17 +156,15 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if spatial == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape!r}")
     dims = tuple(range(2, input.ndim))
-    mean = input.mean(dims, keepdim=True)
-    xc = input - mean
-    var = (xc * xc).mean(dims, keepdim=True)
-    y = xc * (var + eps).rsqrt()
+    y, mean, var = _standardize(input, dims, eps)
     if running_mean is not None or running_var is not None:
         with no_grad():
             if running_mean is not None:
-                running_mean.mul_(1 - momentum).add_(mean.detach().reshape(-1, c).mean(0) * momentum)
+                new = _make(mean.reshape(-1, c).mean(0).astype(running_mean._data.dtype))
+                running_mean.mul_(1 - momentum).add_(new * momentum)
             if running_var is not None:
-                unb = var.detach().reshape(-1, c) * (spatial / (spatial - 1))
-                running_var.mul_(1 - momentum).add_(unb.mean(0) * momentum)
+                unb = _make((var.reshape(-1, c) * (spatial / (spatial - 1))).mean(0).astype(running_var._data.dtype))
+                running_var.mul_(1 - momentum).add_(unb * momentum)
     return _affine(y, weight, bias, shape)
 
 
@@ -133,10 +186,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
     dims = tuple(range(input.ndim - k, input.ndim))
-    mean = input.mean(dims, keepdim=True)
-    xc = input - mean
-    var = (xc * xc).mean(dims, keepdim=True)
-    y = xc * (var + eps).rsqrt()
+    y = _standardize(input, dims, eps)[0]
     if weight is not None:
         y = y * weight
     if bias is not None:
@@ -157,11 +207,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         if t is not None and (t.ndim != 1 or t.numel() != c):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
                                f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
-    x = input.reshape(n, num_groups, -1)
-    mean = x.mean(2, keepdim=True)
-    xc = x - mean
-    var = (xc * xc).mean(2, keepdim=True)
-    y = (xc * (var + eps).rsqrt()).reshape(input.shape)
+    y = _standardize(input.reshape(n, num_groups, -1), (2,), eps)[0].reshape(input.shape)
     return _affine(y, weight, bias, _channel_shape(input))
 
 
