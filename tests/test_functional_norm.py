@@ -612,3 +612,32 @@ def test_broadcast_warning_matches_torch():
     with pytest.warns(UserWarning) as got:
         F.mse_loss(tg.randn(3, 4), tg.randn(4))
     assert str(got[0].message) == str(want[0].message).replace("torch.Size", "tinygrad_cn.Size")
+
+
+SECOND_ORDER = {
+    "batch_norm": (lambda m, x, w, b: m.batch_norm(x, None, None, w, b, training=True), (4, 3, 2)),
+    "instance_norm": (lambda m, x, w, b: m.instance_norm(x, None, None, w, b), (2, 3, 4)),
+    "layer_norm": (lambda m, x, w, b: m.layer_norm(x.transpose(1, 2), (3,), w, b), (2, 3, 4)),
+    "group_norm": (lambda m, x, w, b: m.group_norm(x, 3, w, b), (2, 3, 4)),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_derivatives_match_torch(name):
+    """d/d(x, w, b) of sum(grad_x(f . g)^2): the create_graph backward path against torch."""
+    f, shape = SECOND_ORDER[name]
+    x, w, b, g = randn(*shape), randn(3), randn(3), None
+    outs = []
+    for m, lib, mk in ((F, tg, lambda a: tg.from_numpy(a.copy()).requires_grad_()),
+                       (TF, torch, lambda a: torch.tensor(a, requires_grad=True))):
+        xs, ws, bs = mk(x), mk(w), mk(b)
+        y = f(m, xs, ws, bs)
+        if g is None:
+            g = RNG.standard_normal(tuple(y.shape))
+        gx, gw = (tg.autograd.grad if lib is tg else torch.autograd.grad)(
+            y, (xs, ws), lib.from_numpy(g.copy()), create_graph=True)
+        ((gx * gx).sum() + (gw * gx.sum()).sum()).backward()
+        outs.append([t.grad.detach().numpy() for t in (xs, ws)])
+    for a, e in zip(*outs):
+        np.testing.assert_allclose(a, e, rtol=1e-9, atol=1e-10)
