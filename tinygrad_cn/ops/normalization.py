@@ -102,6 +102,26 @@ def _check_stat(name, t, c):
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
 
 
+def _check_dtypes(input: Tensor, *params):
+    """torch's CPU mixed-dtype rules: the defined parameters share one dtype, which is the input's
+    (or float32 under a float16 input)."""
+    from .linalg import _TYPE_WORDS
+    params = [t for t in params if t is not None]
+    if not params:
+        return
+    word = lambda d: _TYPE_WORDS.get(d.name, d.name)  # noqa: E731
+    pt, dt = params[0]._data.dtype, input._data.dtype
+    if pt != dt:  # "mixed type": every parameter float32 under a reduced-precision input
+        if any(t._data.dtype != np.float32 for t in params):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if dt != np.float16:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+        return
+    for t in params[1:]:
+        if t._data.dtype != dt:
+            raise RuntimeError(f"expected scalar type {word(dt)} but found {word(t._data.dtype)}")
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1,
                eps: float = 1e-5) -> Tensor:
@@ -115,8 +135,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     _check_stat("bias", bias, c)
     if input.ndim < 2:
         raise ValueError(f"expected 2D or more input (got {input.ndim}D input)")
+    if momentum is None:
+        raise TypeError("batch_norm(): argument 'momentum' (position 7) must be float, not NoneType")
     if training:
         _verify_batch_size(input.shape)
+    _check_dtypes(input, weight, bias, running_mean, running_var)
     shape = _channel_shape(input)
     dims = (0,) + tuple(range(2, input.ndim))
     if training or running_mean is None or running_var is None:
@@ -127,7 +150,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if running_mean is not None or running_var is not None:
             n = input.numel() // c
             with no_grad():
-                m = momentum if momentum is not None else 0.0
+                m = momentum
                 if running_mean is not None:
                     new = _make(mean.reshape(c).astype(running_mean._data.dtype))
                     running_mean.mul_(1 - m).add_(new * m)
@@ -185,6 +208,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
                            f"[*, {', '.join(str(s) for s in normalized_shape)}], but got input of size"
                            f"{list(input.shape)}")
+    _check_dtypes(input, weight, bias)
     dims = tuple(range(input.ndim - k, input.ndim))
     y = _standardize(input, dims, eps)[0]
     if weight is not None:
@@ -207,6 +231,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
         if t is not None and (t.ndim != 1 or t.numel() != c):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
                                f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
+    _check_dtypes(input, weight, bias)
     y = _standardize(input.reshape(n, num_groups, -1), (2,), eps)[0].reshape(input.shape)
     return _affine(y, weight, bias, _channel_shape(input))
 
