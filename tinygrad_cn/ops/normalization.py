@@ -1,9 +1,11 @@
 """Normalisation, attention and interpolation, as torch.nn.functional.
 
-Everything here is composed from differentiable Tensor ops, so first and
-second derivatives come from the ops' own backward formulas (batch_norm's
-composite backward reproduces the closed form
-``dx = gamma * invstd / N * (N g - sum g - xhat sum(g xhat))``).
+batch/instance/layer/group norm run through one ``Standardize`` Function:
+moments and the affine output in NumPy, the closed-form backward
+``dx = invstd (g w - mean(g w) - xhat mean(g w xhat))`` (``dw = sum(g xhat)``,
+``db = sum(g)``), and under create_graph a differentiable recomputation, so
+double backward works. Everything else is composed from differentiable
+Tensor ops.
 """
 from __future__ import annotations
 
@@ -26,59 +28,95 @@ def _moments(a: np.ndarray, axes):
     return mean, var
 
 
-def _standardize_composite(x: Tensor, axes, eps: float) -> Tensor:
+def _standardize_composite(x: Tensor, w, b, axes, eps: float) -> Tensor:
     mean = x.mean(axes, keepdim=True)
     xc = x - mean
     var = (xc * xc).mean(axes, keepdim=True)
-    return xc * (var + eps).rsqrt()
+    y = xc * (var + eps).rsqrt()
+    if w is not None:
+        y = y * w
+    if b is not None:
+        y = y + b
+    return y
+
+
+def _sum_to(a: np.ndarray, shape) -> np.ndarray:
+    """``a`` summed over the axes where ``shape`` (same ndim) is 1 but ``a`` is not."""
+    axes = tuple(i for i, (s, t) in enumerate(zip(shape, a.shape)) if s == 1 and t != 1)
+    return a.sum(axis=axes, keepdims=True) if axes else a
 
 
 class Standardize(Function):
-    """``(x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance) from precomputed moments,
-    with the closed-form backward ``dx = invstd (g - mean(g) - xhat mean(g xhat))``; under
-    create_graph the same gradient runs through differentiable tensor code."""
+    """``(x - mean) / sqrt(var + eps) * w + b`` over ``axes`` (biased variance) from
+    precomputed moments; ``w`` and ``b`` (or None) have x's ndim and broadcast against it.
+    Closed-form backward: with ``g' = g w``, ``dx = invstd (g' - mean(g') - xhat mean(g' xhat))``,
+    ``dw = sum(g xhat)``, ``db = sum(g)`` over w's broadcast axes; under create_graph the same
+    gradients run through differentiable tensor code (double backward)."""
 
     node_name = "NativeBatchNormBackward0"
 
     @staticmethod
-    def forward(ctx, x, mean, var, axes, eps):
+    def forward(ctx, x, w, b, mean, var, axes, eps):
         invstd = 1.0 / np.sqrt(var + eps)
         xhat = x._data - mean
         xhat *= invstd
-        ctx.save_for_backward(x)
+        ctx.save_for_backward(x, w, b)
         ctx.xhat, ctx.invstd, ctx.axes, ctx.eps = xhat, invstd, axes, eps
-        return xhat.copy()
+        out = xhat * w._data if w is not None else xhat.copy()
+        if b is not None:
+            out += b._data
+        return out
 
     @staticmethod
     def backward(ctx, g):
         axes, eps = ctx.axes, ctx.eps
+        x, w, b = ctx.saved_tensors
+        needs = ctx.needs_input_grad
         if STATE.enabled:  # create_graph: differentiable recomputation
             from ..autograd import grad as _grad
-            (x,) = ctx.saved_tensors
             with enable_grad():
-                xx = x.detach().requires_grad_() if not x.requires_grad else x
-                y = _standardize_composite(xx, axes, eps)
-                (gx,) = _grad(y, xx, g, create_graph=True)
-            return gx, None, None, None, None
+                ins = [t if t is not None and t.requires_grad else (t.detach() if t is not None else None)
+                       for t in (x, w, b)]
+                xx = ins[0] if ins[0].requires_grad else ins[0].requires_grad_()
+                y = _standardize_composite(xx, ins[1], ins[2], axes, eps)
+                wrt = [t for t, n in zip((xx, ins[1], ins[2]), needs[:3]) if n]
+                grads = iter(_grad(y, wrt, g, create_graph=True, allow_unused=True))
+                out = [next(grads) if n else None for n in needs[:3]]
+            return out[0], out[1], out[2], None, None, None, None
         xhat, gd = ctx.xhat, g._data
-        dx = gd - gd.mean(axis=axes, keepdims=True)
-        dx -= xhat * (gd * xhat).mean(axis=axes, keepdims=True)
-        dx *= ctx.invstd
-        return _make(dx.astype(xhat.dtype, copy=False)), None, None, None, None
+        dt = xhat.dtype
+        gw = gb = dx = None
+        if needs[1]:
+            gw = _make(_sum_to(gd * xhat, w._data.shape).astype(dt, copy=False))
+        if needs[2]:
+            gb = _make(_sum_to(gd, b._data.shape).astype(dt, copy=False))
+        if needs[0]:
+            gp = gd * w._data if w is not None else gd
+            dx = gp - gp.mean(axis=axes, keepdims=True)
+            dx -= xhat * (gp * xhat).mean(axis=axes, keepdims=True)
+            dx *= ctx.invstd
+            dx = _make(dx.astype(dt, copy=False))
+        return dx, gw, gb, None, None, None, None
 
 
-def _standardize(x: Tensor, axes, eps: float):
-    """Standardised ``x`` over ``axes`` and the (mean, biased var) arrays used."""
+def _standardize(x: Tensor, axes, eps: float, w=None, b=None):
+    """Standardised ``x`` over ``axes`` (times ``w`` plus ``b``, broadcast shapes) and the
+    (mean, biased var) arrays used."""
     mean, var = _moments(x._data, axes)
-    if x._data.dtype.kind != "f":
-        return _standardize_composite(x, axes, eps), mean, var
-    return Standardize.apply(x, mean, var, axes, eps), mean, var
+    dt = x._data.dtype
+    if dt.kind != "f" or any(t is not None and t._data.dtype != dt for t in (w, b)):
+        return _standardize_composite(x, w, b, axes, eps), mean, var
+    return Standardize.apply(x, w, b, mean, var, axes, eps), mean, var
 
 
 def _channel_shape(input: Tensor):
     shape = [1] * input.ndim
     shape[1] = input.shape[1]
     return shape
+
+
+def _shaped(weight, bias, shape):
+    return tuple(None if t is None else t.reshape(shape) for t in (weight, bias))
 
 
 def _affine(y: Tensor, weight, bias, shape):
@@ -146,7 +184,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if not training:
             which = "running_mean" if running_mean is None else "running_var"
             raise RuntimeError(f"{which} must be defined in evaluation mode")
-        y, mean, var = _standardize(input, dims, eps)
+        y, mean, var = _standardize(input, dims, eps, *_shaped(weight, bias, shape))
         if running_mean is not None or running_var is not None:
             n = input.numel() // c
             with no_grad():
@@ -159,7 +197,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                     running_var.mul_(1 - m).add_(unbiased * m)
     else:
         y = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
-    return _affine(y, weight, bias, shape)
+        y = _affine(y, weight, bias, shape)
+    return y
 
 
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
@@ -179,7 +218,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     if spatial == 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {input.shape!r}")
     dims = tuple(range(2, input.ndim))
-    y, mean, var = _standardize(input, dims, eps)
+    y, mean, var = _standardize(input, dims, eps, *_shaped(weight, bias, shape))
     if running_mean is not None or running_var is not None:
         with no_grad():
             if running_mean is not None:
@@ -188,7 +227,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
             if running_var is not None:
                 unb = _make((var.reshape(-1, c) * (spatial / (spatial - 1))).mean(0).astype(running_var._data.dtype))
                 running_var.mul_(1 - momentum).add_(unb * momentum)
-    return _affine(y, weight, bias, shape)
+    return y
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -210,12 +249,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
                            f"{list(input.shape)}")
     _check_dtypes(input, weight, bias)
     dims = tuple(range(input.ndim - k, input.ndim))
-    y = _standardize(input, dims, eps)[0]
-    if weight is not None:
-        y = y * weight
-    if bias is not None:
-        y = y + bias
-    return y
+    lead = [1] * (input.ndim - k)
+    return _standardize(input, dims, eps, *_shaped(weight, bias, lead + list(normalized_shape)))[0]
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -232,8 +267,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
                                f"but got {name} of shape {list(t.shape)} and input of shape {list(input.shape)}")
     _check_dtypes(input, weight, bias)
-    y = _standardize(input.reshape(n, num_groups, -1), (2,), eps)[0].reshape(input.shape)
-    return _affine(y, weight, bias, _channel_shape(input))
+    x = input.reshape(n, num_groups, c // num_groups, -1)
+    y = _standardize(x, (2, 3), eps, *_shaped(weight, bias, (1, num_groups, c // num_groups, 1)))[0]
+    return y.reshape(input.shape)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
