@@ -655,3 +655,43 @@ def test_second_derivatives_match_torch(name):
         outs.append([t.grad.detach().numpy() for t in (xs, ws)])
     for a, e in zip(*outs):
         np.testing.assert_allclose(a, e, rtol=1e-9, atol=1e-10)
+
+
+@needs_torch
+@pytest.mark.parametrize("eps", [1e-5, 0.1, 2.0])
+@pytest.mark.parametrize("which", ["x", "w", "b", "wb"])
+def test_norm_eps_and_partial_requires_grad(eps, which):
+    """Gradients when only some of input/weight/bias require grad, over eps values."""
+    x, w, b = randn(4, 3, 5), randn(3), randn(3)
+    args = [Arg(x, grad="x" in which), None, None, Arg(w, grad="w" in which), Arg(b, grad="b" in which)]
+    compare(F.batch_norm, TF.batch_norm, args, dict(training=True, eps=eps))
+    compare(F.group_norm, TF.group_norm, [args[0], 3, args[3], args[4]], dict(eps=eps))
+    compare(F.layer_norm, TF.layer_norm, [Arg(x, grad="x" in which), (5,), Arg(randn(5), grad="w" in which),
+                                          Arg(randn(5), grad="b" in which)], dict(eps=eps))
+
+
+def test_norms_without_grad_record_nothing():
+    x, w = tg.randn(4, 3, 2), tg.randn(3)
+    for y in (F.batch_norm(x, None, None, w, w, training=True), F.layer_norm(x, (2,)), F.group_norm(x, 3, w, w),
+              F.instance_norm(x)):
+        assert y.grad_fn is None and not y.requires_grad
+    xr = x.clone().requires_grad_()
+    with tg.no_grad():
+        assert F.batch_norm(xr, None, None, training=True).grad_fn is None
+    assert F.batch_norm(xr, None, None, training=True).grad_fn.name() == "NativeBatchNormBackward0"
+
+
+@needs_torch
+def test_sdpa_gqa_vs_torch():
+    args = [Arg(randn(2, 4, 3, 5)), Arg(randn(2, 2, 6, 5)), Arg(randn(2, 2, 6, 4))]
+    compare(F.scaled_dot_product_attention, TF.scaled_dot_product_attention, args, dict(enable_gqa=True))
+
+
+@needs_torch
+def test_sdpa_bool_mask_broadcast_and_3d():
+    m = RNG.uniform(size=(2, 1, 3, 4)) > 0.4
+    m[..., 0] = True
+    args = [Arg(randn(2, 2, 3, 5)), Arg(randn(2, 2, 4, 5)), Arg(randn(2, 2, 4, 5)), Arg(m, grad=False)]
+    compare(F.scaled_dot_product_attention, TF.scaled_dot_product_attention, args)
+    compare(F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
+            [Arg(randn(3, 4)), Arg(randn(5, 4)), Arg(randn(5, 2))], dict(is_causal=True))

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE, enable_grad, no_grad
-from ..tensor import Size, Tensor
+from ..tensor import Tensor
 
 _make = Tensor._make
 
