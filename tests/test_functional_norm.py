@@ -517,8 +517,9 @@ def test_sdpa_dropout_keeps_expectation_shape():
 # -- interpolate -------------------------------------------------------------------
 INTERP_CASES = [(m, s, a) for m, s in [("nearest", (2, 2, 5)), ("nearest", (1, 2, 3, 4)), ("nearest-exact", (1, 2, 3, 4)),
                                        ("nearest", (1, 1, 2, 3, 2)), ("linear", (2, 2, 5)), ("bilinear", (1, 2, 3, 4)),
-                                       ("trilinear", (1, 1, 2, 3, 2))]
-                for a in ([None] if m.startswith("nearest") else [None, False, True])]
+                                       ("trilinear", (1, 1, 2, 3, 2)), ("bicubic", (1, 2, 4, 5)),
+                                       ("area", (2, 2, 7)), ("area", (1, 2, 5, 6)), ("area", (1, 1, 3, 4, 5))]
+                for a in ([None] if m.startswith("nearest") or m == "area" else [None, False, True])]
 
 
 @needs_torch
@@ -543,6 +544,8 @@ def test_interpolate_gradcheck_and_errors():
     assert gradcheck(lambda x: F.interpolate(x, size=(4, 5), mode="bilinear"), (x,))
     assert gradgradcheck(lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True) ** 2, (x,))
     assert gradcheck(lambda x: F.interpolate(x, size=(5, 3)), (x,))
+    assert gradcheck(lambda x: F.interpolate(x, size=(5, 3), mode="bicubic"), (x,))
+    assert gradcheck(lambda x: F.interpolate(x, size=(2, 1), mode="area"), (x,))
     with pytest.raises(ValueError, match="only one of size or scale_factor should be defined"):
         F.interpolate(x, size=3, scale_factor=2)
     with pytest.raises(ValueError, match="align_corners option can only be set"):

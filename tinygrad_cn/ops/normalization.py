@@ -365,16 +365,19 @@ def _ratio(in_size, out_size, align_corners, scale):
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None, antialias: bool = False) -> Tensor:
     """Resize the spatial dims of (N, C, *) ``input``, as ``torch.nn.functional.interpolate``
-    (modes 'nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear'); gradients flow
-    through index_select."""
+    (modes 'nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear', 'bicubic', 'area');
+    one dim at a time, through index_select (nearest, linear) or a matmul with the
+    (out, in) interpolation matrix (bicubic, area), so gradients of every order flow."""
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
-    linear_modes = {"linear": 3, "bilinear": 4, "trilinear": 5}
+    linear_modes = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}
     if mode in linear_modes and input.ndim != linear_modes[mode]:
         raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {linear_modes[mode]}D input")
-    if mode not in ("nearest", "nearest-exact") and mode not in linear_modes:
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported")
+    if mode not in ("nearest", "nearest-exact", "area") and mode not in linear_modes:
+        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.ndim}D) "
+                                  f"for the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                                  f"nearest-exact (got {mode})")
     sizes, scales = _out_sizes(input, size, scale_factor)
     if recompute_scale_factor:
         scales = [None] * len(sizes)
@@ -390,6 +393,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             idx = np.minimum(src.astype(np.int64), isz - 1)
             out = out.index_select(d, _make(idx))
             continue
+        if mode in ("area", "bicubic"):
+            W = _area_matrix(isz, osz) if mode == "area" else _cubic_matrix(isz, osz, align, sc)
+            Wt = _make(np.ascontiguousarray(W.T).astype(input._data.dtype))
+            out = out.movedim(d, -1).matmul(Wt).movedim(-1, d)
+            continue
         r = _ratio(isz, osz, align, sc)
         src = dst * r if align else np.maximum((dst + 0.5) * r - 0.5, 0.0)
         i0 = np.minimum(np.floor(src).astype(np.int64), isz - 1)
@@ -400,6 +408,37 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         lam_t = _make(lam.reshape(wshape))
         out = out.index_select(d, _make(i0)) * (1 - lam_t) + out.index_select(d, _make(i1)) * lam_t
     return out
+
+
+def _area_matrix(isz: int, osz: int) -> np.ndarray:
+    """Adaptive average pooling as an (osz, isz) matrix: row i averages [floor(i isz / osz), ceil((i+1) isz / osz))."""
+    W = np.zeros((osz, isz))
+    for i in range(osz):
+        a, b = (i * isz) // osz, -((-(i + 1) * isz) // osz)
+        W[i, a:b] = 1.0 / (b - a)
+    return W
+
+
+def _cubic_matrix(isz: int, osz: int, align: bool, scale) -> np.ndarray:
+    """torch's bicubic (A = -0.75, borders clamped) along one dim as an (osz, isz) matrix."""
+    A = -0.75
+    r = _ratio(isz, osz, align, scale)
+    dst = np.arange(osz, dtype=np.float64)
+    src = dst * r if align else (dst + 0.5) * r - 0.5
+    i0 = np.floor(src).astype(np.int64)
+    t = src - i0
+
+    def near(x):
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+    coeffs = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    W = np.zeros((osz, isz))
+    rows = np.arange(osz)
+    for k, c in enumerate(coeffs):
+        np.add.at(W, (rows, np.clip(i0 - 1 + k, 0, isz - 1)), c)
+    return W
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
