@@ -698,3 +698,42 @@ def test_sdpa_bool_mask_broadcast_and_3d():
     compare(F.scaled_dot_product_attention, TF.scaled_dot_product_attention, args)
     compare(F.scaled_dot_product_attention, TF.scaled_dot_product_attention,
             [Arg(randn(3, 4)), Arg(randn(5, 4)), Arg(randn(5, 2))], dict(is_causal=True))
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_pairwise_distance_and_triplet_margin_vs_torch(p, swap, reduction):
+    compare(F.pairwise_distance, TF.pairwise_distance, [Arg(randn(4, 3)), Arg(randn(4, 3))], dict(p=p))
+    compare(F.pairwise_distance, TF.pairwise_distance, [Arg(randn(4, 3)), Arg(randn(3))], dict(p=p, keepdim=True))
+    compare(F.triplet_margin_loss, TF.triplet_margin_loss, [Arg(randn(5, 3)), Arg(randn(5, 3)), Arg(randn(5, 3))],
+            dict(p=p, swap=swap, margin=1.5, reduction=reduction))
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multi_margin_and_multilabel_soft_margin_vs_torch(p, weighted, reduction):
+    t = np.array([0, 3, 1, 3, 2])
+    w = Arg(RNG.uniform(0.5, 2, 4), grad=False) if weighted else None
+    compare(F.multi_margin_loss, TF.multi_margin_loss, [Arg(randn(5, 4)), Arg(t, grad=False)],
+            dict(p=p, margin=0.7, weight=None if w is None else tg.from_numpy(w.arr.copy()), reduction=reduction),
+            torch_kwargs=dict(p=p, margin=0.7, weight=None if w is None else torch.tensor(w.arr),
+                              reduction=reduction))
+    compare(F.multi_margin_loss, TF.multi_margin_loss, [Arg(randn(4)), Arg(np.array(2), grad=False)],
+            dict(p=p, reduction=reduction))
+    compare(F.multilabel_soft_margin_loss, TF.multilabel_soft_margin_loss,
+            [Arg(randn(5, 4)), Arg((RNG.uniform(size=(5, 4)) > 0.5).astype(np.float64), grad=False), w],
+            dict(reduction=reduction))
+
+
+def test_more_losses_gradcheck_gradgradcheck():
+    a, p, n = t64(randn(3, 2)), t64(randn(3, 2)), t64(randn(3, 2))
+    t = tg.tensor([1, 0, 1])
+    for f in (lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=3.0, swap=True),
+              lambda a, p, n: F.multi_margin_loss(a * 0.3 + p, t, p=2, margin=2.0),
+              lambda a, p, n: F.multilabel_soft_margin_loss(a, p.sigmoid()) + n.sum()):
+        assert gradcheck(f, (a, p, n))
+        assert gradgradcheck(f, (a, p, n))
