@@ -737,3 +737,24 @@ def test_more_losses_gradcheck_gradgradcheck():
               lambda a, p, n: F.multilabel_soft_margin_loss(a, p.sigmoid()) + n.sum()):
         assert gradcheck(f, (a, p, n))
         assert gradgradcheck(f, (a, p, n))
+
+
+def test_sdpa_dropout_reproducible_and_scaled():
+    q = tg.randn(2, 8, 4)
+    tg.manual_seed(3)
+    a = F.scaled_dot_product_attention(q, q, q, dropout_p=0.4)
+    tg.manual_seed(3)
+    b = F.scaled_dot_product_attention(q, q, q, dropout_p=0.4)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    z = tg.zeros(1, 200, 1, dtype=tg.float64)
+    out = F.scaled_dot_product_attention(z, z, z + 1, dropout_p=0.5).numpy() * 100  # kept weights are 2/200
+    np.testing.assert_allclose(out, np.round(out), atol=1e-9)
+    assert 70 < out.mean() < 130
+
+
+@needs_torch
+def test_instance_norm_eval_stats_and_lrn_4d_vs_torch():
+    rm, rv = randn(3), RNG.uniform(0.5, 2, 3)
+    compare(F.instance_norm, TF.instance_norm, [Arg(randn(2, 3, 4)), Arg(rm, grad=False), Arg(rv, grad=False),
+                                                Arg(randn(3)), Arg(randn(3))], dict(use_input_stats=False))
+    compare(F.local_response_norm, TF.local_response_norm, [Arg(randn(2, 6, 3, 2)), 4], dict(alpha=0.2, beta=0.5))

@@ -327,8 +327,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores + attn_mask
     attn = scores.softmax(-1)
     if dropout_p > 0.0:
-        keep = _make((np.random.random_sample(attn.shape) >= dropout_p).astype(attn._data.dtype) / (1 - dropout_p))
-        attn = attn * keep
+        from ..creation import rand  # the library's generator, so manual_seed makes it reproducible
+        keep = (rand(*attn.shape)._data >= dropout_p).astype(attn._data.dtype) / (1 - dropout_p)
+        attn = attn * _make(keep)
     return attn.matmul(value)
 
 
