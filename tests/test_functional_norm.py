@@ -758,3 +758,15 @@ def test_instance_norm_eval_stats_and_lrn_4d_vs_torch():
     compare(F.instance_norm, TF.instance_norm, [Arg(randn(2, 3, 4)), Arg(rm, grad=False), Arg(rv, grad=False),
                                                 Arg(randn(3)), Arg(randn(3))], dict(use_input_stats=False))
     compare(F.local_response_norm, TF.local_response_norm, [Arg(randn(2, 6, 3, 2)), 4], dict(alpha=0.2, beta=0.5))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "huber_loss"])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_regression_losses_weight_vs_torch(name, reduction):
+    args = [Arg(randn(3, 4)), Arg(randn(3, 4)), None]
+    w = RNG.uniform(0.2, 2, (3, 4))
+    compare(getattr(F, name), getattr(TF, name), args[:2], dict(reduction=reduction, weight=tg.from_numpy(w.copy())),
+            torch_kwargs=dict(reduction=reduction, weight=torch.tensor(w)))
+    with pytest.raises(ValueError, match="Weights and input must have the same size."):
+        getattr(F, name)(tg.randn(3, 4), tg.randn(3, 4), weight=tg.rand(4))

@@ -27,6 +27,19 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss.mean()
 
 
+def _weighted(loss: Tensor, input: Tensor, weight, reduction: str, mean_over_weight: bool) -> Tensor:
+    """torch 2.x's optional ``weight`` (input's size) of mse/l1/huber: 'mean' is sum(w l) / sum(w)
+    (mse, l1) or mean(w l) (huber)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean" and mean_over_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
 def _broadcast_warn(input: Tensor, target: Tensor, name: str):
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({target.shape!r}) that is different to the input size "
@@ -46,7 +59,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     reduction = _prepare(size_average, reduce, reduction)
     _broadcast_warn(input, target, "mse_loss")
     d = input - target
-    return _reduce(d * d, reduction)
+    return _weighted(d * d, input, weight, reduction, True)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
@@ -54,7 +67,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduc
     """Mean absolute error, as ``torch.nn.functional.l1_loss``."""
     reduction = _prepare(size_average, reduce, reduction)
     _broadcast_warn(input, target, "l1_loss")
-    return _reduce((input - target).abs(), reduction)
+    return _weighted((input - target).abs(), input, weight, reduction, True)
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
@@ -82,7 +95,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     d = input - target
     z = d.abs()
     quad = d * d * 0.5
-    return _reduce(quad.where(z < delta, (z - 0.5 * delta) * delta), reduction)
+    return _weighted(quad.where(z < delta, (z - 0.5 * delta) * delta), input, weight, reduction, False)
 
 
 def _no_grad_arg(fn, name, t):
