@@ -460,6 +460,11 @@ def test_gaussian_nll_loss_vs_torch(full, reduction):
     v[0, 0] = 1e-9  # clamped to eps
     compare(F.gaussian_nll_loss, TF.gaussian_nll_loss, [Arg(randn(3, 4)), Arg(randn(3, 4)), Arg(v)],
             dict(full=full, reduction=reduction))
+    for vshape in [(3,), (3, 1), (1, 4)]:  # homoscedastic forms
+        compare(F.gaussian_nll_loss, TF.gaussian_nll_loss,
+                [Arg(randn(3, 4)), Arg(randn(3, 4)), Arg(RNG.uniform(0.1, 2, vshape))], dict(reduction=reduction))
+    compare(F.gaussian_nll_loss, TF.gaussian_nll_loss, [Arg(randn(3, 4)), Arg(randn(3, 4)), 0.7],
+            dict(full=full, reduction=reduction))
 
 
 def test_losses_gradcheck_gradgradcheck():
@@ -596,6 +601,9 @@ ERROR_CASES = {
     "bce_weight_grad": lambda m, t: m.binary_cross_entropy(t.rand(3), t.rand(3), t.rand(3).requires_grad_()),
     "bce_logits_size": lambda m, t: m.binary_cross_entropy_with_logits(t.rand(3, 1), t.rand(3)),
     "gaussian_nll_var": lambda m, t: m.gaussian_nll_loss(t.randn(3, 4), t.randn(3, 4), t.ones(2)),
+    "gaussian_nll_var_3d": lambda m, t: m.gaussian_nll_loss(t.randn(2, 3, 4), t.randn(2, 3, 4), t.ones(2, 1, 2)),
+    "gaussian_nll_reduction": lambda m, t: m.gaussian_nll_loss(t.randn(3), t.randn(3), t.ones(3), reduction="x"),
+    "gaussian_nll_negative_float": lambda m, t: m.gaussian_nll_loss(t.randn(3), t.randn(3), -1.0),
     "gaussian_nll_negative": lambda m, t: m.gaussian_nll_loss(t.randn(3, 4), t.randn(3, 4), -t.ones(3, 4)),
     "interpolate_both": lambda m, t: m.interpolate(t.randn(1, 1, 3), size=3, scale_factor=2),
     "interpolate_neither": lambda m, t: m.interpolate(t.randn(1, 1, 3)),

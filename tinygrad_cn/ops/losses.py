@@ -249,14 +249,19 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
                       reduction: str = "mean") -> Tensor:
     """0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps)), as
     ``torch.nn.functional.gaussian_nll_loss`` (the clamp does not change var's gradient)."""
-    _check_reduction(reduction)
-    if var.ndim != input.ndim:
-        if input.ndim - 1 == var.ndim and tuple(input.shape[:-1]) == tuple(var.shape):
-            var = var.unsqueeze(-1)
-        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
-            raise ValueError("var is of incorrect size")
-    if np.any(var._data < 0):
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = input.detach() * 0 + var
+    elif np.any(var._data < 0):
         raise ValueError("var has negative entry/entries")
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (input.ndim == var.ndim and sum(y for x, y in zip(input.shape, var.shape) if x != y) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
     var = var + (var.clamp_min(eps) - var).detach()
     d = input - target
     loss = 0.5 * (var.log() + d * d / var)
