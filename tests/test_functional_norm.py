@@ -236,6 +236,22 @@ def test_layer_norm_vs_torch(shape, nshape, affine, dtype):
 
 
 @needs_torch
+@pytest.mark.parametrize("shape,nshape", [((4, 5), (5,)), ((2, 3, 4), (3, 4))])
+@pytest.mark.parametrize("affine", [False, True])
+@pytest.mark.parametrize("eps", [None, 1e-3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rms_norm_vs_torch(shape, nshape, affine, eps, dtype):
+    args = [Arg(randn(*shape, dtype=dtype), noncontig=True), nshape, Arg(randn(*nshape, dtype=dtype)) if affine else None]
+    compare(F.rms_norm, TF.rms_norm, args, dict(eps=eps))
+
+
+def test_rms_norm_gradgradcheck():
+    x, w = t64(randn(2, 3)), t64(randn(3))
+    assert gradcheck(lambda x, w: F.rms_norm(x, (3,), w), (x, w))
+    assert gradgradcheck(lambda x, w: F.rms_norm(x, (3,), w), (x, w))
+
+
+@needs_torch
 @pytest.mark.parametrize("shape,groups", [((2, 6), 3), ((2, 6, 4), 2), ((2, 4, 3, 2), 4), ((3, 4, 5), 1)])
 @pytest.mark.parametrize("affine", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -565,6 +581,7 @@ def test_exports():
 
 ERROR_CASES = {
     "layer_norm_shape": lambda m, t: m.layer_norm(t.randn(2, 3, 5), (4,)),
+    "rms_norm_shape": lambda m, t: m.rms_norm(t.randn(2, 3), (4,)),
     "layer_norm_weight": lambda m, t: m.layer_norm(t.randn(2, 3, 4), (4,), t.randn(3)),
     "group_norm_groups": lambda m, t: m.group_norm(t.randn(2, 6, 4), 4),
     "group_norm_weight": lambda m, t: m.group_norm(t.randn(2, 6, 4), 3, t.randn(5)),
