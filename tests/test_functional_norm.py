@@ -70,7 +70,7 @@ def compare(fn_tg, fn_torch, args, kwargs=None, tol=None, torch_kwargs=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out_tg = fn_tg(*v_tg, **kwargs)
-        out_th = fn_th = fn_torch(*v_th, **torch_kwargs)
+        out_th = fn_torch(*v_th, **torch_kwargs)
     assert tuple(out_tg.shape) == tuple(out_th.shape)
     assert out_tg.dtype == getattr(tg, str(out_th.dtype).split(".")[1])
     np.testing.assert_allclose(out_tg.detach().numpy(), out_th.detach().numpy(), **tol)
@@ -78,7 +78,7 @@ def compare(fn_tg, fn_torch, args, kwargs=None, tol=None, torch_kwargs=None):
         return
     g = RNG.standard_normal(tuple(out_th.shape)).astype(dtype)
     out_tg.backward(tg.from_numpy(g.copy()))
-    fn_th.backward(torch.tensor(g))
+    out_th.backward(torch.tensor(g))
     for a, b in zip(l_tg, l_th):
         if b is None:
             continue
@@ -241,7 +241,8 @@ def test_layer_norm_vs_torch(shape, nshape, affine, dtype):
 @pytest.mark.parametrize("eps", [None, 1e-3])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_rms_norm_vs_torch(shape, nshape, affine, eps, dtype):
-    args = [Arg(randn(*shape, dtype=dtype), noncontig=True), nshape, Arg(randn(*nshape, dtype=dtype)) if affine else None]
+    args = [Arg(randn(*shape, dtype=dtype), noncontig=True), nshape,
+            Arg(randn(*nshape, dtype=dtype)) if affine else None]
     compare(F.rms_norm, TF.rms_norm, args, dict(eps=eps))
 
 
@@ -536,7 +537,8 @@ def test_sdpa_dropout_keeps_expectation_shape():
 
 
 # -- interpolate -------------------------------------------------------------------
-INTERP_CASES = [(m, s, a) for m, s in [("nearest", (2, 2, 5)), ("nearest", (1, 2, 3, 4)), ("nearest-exact", (1, 2, 3, 4)),
+INTERP_CASES = [(m, s, a) for m, s in [("nearest", (2, 2, 5)), ("nearest", (1, 2, 3, 4)),
+                                       ("nearest-exact", (1, 2, 3, 4)),
                                        ("nearest", (1, 1, 2, 3, 2)), ("linear", (2, 2, 5)), ("bilinear", (1, 2, 3, 4)),
                                        ("trilinear", (1, 1, 2, 3, 2)), ("bicubic", (1, 2, 4, 5)),
                                        ("area", (2, 2, 7)), ("area", (1, 2, 5, 6)), ("area", (1, 1, 3, 4, 5))]

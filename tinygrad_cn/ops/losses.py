@@ -172,13 +172,6 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     return _reduce(loss, reduction)
 
 
-def _check_same_dims(name, **ts):
-    dims = {t.ndim for t in ts.values()}
-    if len(dims) != 1:
-        sizes = ", ".join(f"{k}: {list(v.shape)}" for k, v in ts.items())
-        raise RuntimeError(f"{name} : All input tensors should have same dimension but got sizes: {sizes} ")
-
-
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -t (x1 - x2) + margin), as ``torch.nn.functional.margin_ranking_loss``."""
