@@ -293,7 +293,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
     """``input / max(||input||_p, eps)`` along ``dim``, as ``torch.nn.functional.normalize``."""
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
-    return input / denom
+    from .pointwise import _out
+    return _out(input / denom, out)
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
@@ -387,6 +388,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     (modes 'nearest', 'nearest-exact', 'linear', 'bilinear', 'trilinear', 'bicubic', 'area');
     one dim at a time, through index_select (nearest, linear) or a matmul with the
     (out, in) interpolation matrix (bicubic, area), so gradients of every order flow."""
+    if antialias:
+        # torch supports it for bilinear/bicubic downsampling only; we have no anti-aliased kernel
+        raise NotImplementedError("interpolate(antialias=True) is not supported by tinygrad_cn")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
