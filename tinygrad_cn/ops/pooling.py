@@ -46,7 +46,7 @@ class Gather:
         return np.ascontiguousarray(x).reshape(-1)[self.idx]
 
     def fwd(self, x):
-        out = self.value(x)
+        out = Gather.value(self, x)
         if self.mask is not None:
             out = out * self.mask.astype(out.dtype)
         return out
