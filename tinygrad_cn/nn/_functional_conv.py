@@ -75,7 +75,12 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
             raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
         npad = len(pad) // 2
         if npad > 3 or d.ndim not in (npad + 1, npad + 2):
-            raise NotImplementedError(f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now")
+            raise NotImplementedError(
+                f"Padding size {len(pad)} is not supported for {d.ndim}D input tensor.\n"
+                "Supported combinations for non-constant padding:\n"
+                "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+                "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+                "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     shape = d.shape
     idx = np.zeros((), dtype=np.int64)
     mask = np.ones((), dtype=bool)

@@ -285,8 +285,7 @@ def _conv_nd(name, input, weight, bias, stride, padding, dilation, groups, nd):
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
                            f"got weight of size [{list(ws)}] instead")
     if xs[1] != ws[1] * groups:
-        shown = list(xs[1:]) if unbatched else list(xs)
-        raise RuntimeError(f"Given groups={groups}, weight of size {list(ws)}, expected input{shown} to have "
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(ws)}, expected input{list(xs)} to have "
                            f"{ws[1] * groups} channels, but got {xs[1]} channels instead")
     if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != ws[0]):
         raise RuntimeError(f"Given weight of size {list(ws)}, expected bias to be 1-dimensional with {ws[0]} "
