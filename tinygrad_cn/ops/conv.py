@@ -10,7 +10,7 @@ Each is bilinear in its two tensor arguments, and the derivative of each is
 one of the other two (see the backward methods). The arrays are handled by
 ``_conv_fwd``, ``_conv_gin`` and ``_conv_gw``: the input is padded, viewed as
 sliding windows (``as_strided``), copied once into the columns matrix
-(N*OH*OW, C/g*kh*kw) and multiplied by the weight on our GEMM
+(C/g*kh*kw, N*OH*OW), transposed, and multiplied by the weight on our GEMM
 (``linalg.mm_arrays``). col2im accumulates strided slices, one per kernel
 offset, instead of ``np.add.at``.
 """
@@ -41,68 +41,63 @@ def _out_hw(hw, k, geo):
     return tuple((hw[i] + pads[i][0] + pads[i][1] - dil[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(2))
 
 
-def _windows(xp: np.ndarray, k, geo, ohw):
-    """(N, OH, OW, C, kh, kw) view of the padded input."""
-    stride, _, dil, _ = geo
+def _colsT(x: np.ndarray, k, geo, ohw) -> np.ndarray:
+    """The transposed columns matrix (C*kh*kw, N*OH*OW) of the padded input:
+    one copy of a strided view whose innermost run is an output row (OW
+    elements), so the copy is fast; the rows of group gi are one block."""
+    stride, pads, dil, _ = geo
+    xp = _padded(x, pads)
     n, c = xp.shape[:2]
     sn, sc, sh, sw = xp.strides
-    return as_strided(xp, (n, ohw[0], ohw[1], c, k[0], k[1]),
-                      (sn, sh * stride[0], sw * stride[1], sc, sh * dil[0], sw * dil[1]), writeable=False)
+    v = as_strided(xp, (c, k[0], k[1], n, ohw[0], ohw[1]),
+                   (sc, sh * dil[0], sw * dil[1], sn, sh * stride[0], sw * stride[1]), writeable=False)
+    return v.reshape(c * k[0] * k[1], n * ohw[0] * ohw[1])
 
 
-def _cols(x: np.ndarray, k, geo, ohw, gi: int, groups: int) -> np.ndarray:
-    """The columns matrix of group gi: (N*OH*OW, C/g*kh*kw), one copy."""
-    win = _windows(_padded(x, geo[1]), k, geo, ohw)
-    if groups > 1:
-        cg = x.shape[1] // groups
-        win = win[:, :, :, gi * cg:(gi + 1) * cg]
-    return win.reshape(-1, win.shape[3] * k[0] * k[1])
+def _g_t(g: np.ndarray) -> np.ndarray:
+    """(N, O, OH, OW) -> (O, N*OH*OW)."""
+    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(g.shape[1], -1)
 
 
 def _conv_fwd(x: np.ndarray, w: np.ndarray, geo) -> np.ndarray:
+    """y^T = W (O, C/g*kh*kw) @ columns^T, one GEMM per group, then (N, O, OH, OW)."""
     groups = geo[3]
     o, cg, kh, kw = w.shape
     n = x.shape[0]
     ohw = _out_hw(x.shape[2:], (kh, kw), geo)
-    og = o // groups
-    kk = cg * kh * kw
+    og, kk = o // groups, cg * kh * kw
+    cols = _colsT(x, (kh, kw), geo, ohw)
     if groups == 1:
-        y = _linalg.mm_arrays(_cols(x, (kh, kw), geo, ohw, 0, 1), w.reshape(o, kk).T)
+        yt = _linalg.mm_arrays(w.reshape(o, kk), cols)
     else:
-        y = np.empty((n * ohw[0] * ohw[1], o), dtype=x.dtype)
+        yt = np.empty((o, cols.shape[1]), dtype=x.dtype)
         for gi in range(groups):
-            y[:, gi * og:(gi + 1) * og] = _linalg.mm_arrays(_cols(x, (kh, kw), geo, ohw, gi, groups),
-                                                            w[gi * og:(gi + 1) * og].reshape(og, kk).T)
-    return np.ascontiguousarray(y.reshape(n, ohw[0], ohw[1], o).transpose(0, 3, 1, 2))
-
-
-def _g_rows(g: np.ndarray) -> np.ndarray:
-    """(N, O, OH, OW) -> (N*OH*OW, O)."""
-    return np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, g.shape[1])
+            yt[gi * og:(gi + 1) * og] = _linalg.mm_arrays(w[gi * og:(gi + 1) * og].reshape(og, kk),
+                                                          cols[gi * kk:(gi + 1) * kk])
+    return np.ascontiguousarray(yt.reshape(o, n, ohw[0], ohw[1]).transpose(1, 0, 2, 3))
 
 
 def _conv_gin(g: np.ndarray, w: np.ndarray, geo, xshape) -> np.ndarray:
-    """The adjoint of conv in x (col2im of g @ W)."""
+    """The adjoint of conv in x: columns^T = W^T @ g^T (one GEMM per group),
+    then col2im, one strided slice added per kernel offset."""
     stride, pads, dil, groups = geo
     n, c, h, wd = xshape
     o, cg, kh, kw = w.shape
-    og = o // groups
+    og, kk = o // groups, cg * kh * kw
     oh, ow = g.shape[2:]
     (pt, pb), (pl, pr) = pads
-    hp, wp = h + pt + pb, wd + pl + pr
-    gx = np.zeros((n, c, hp, wp), dtype=g.dtype)
-    gm = _g_rows(g)
+    gx = np.zeros((n, c, h + pt + pb, wd + pl + pr), dtype=g.dtype)
+    gt = _g_t(g)
     for gi in range(groups):
-        gmi = gm if groups == 1 else np.ascontiguousarray(gm[:, gi * og:(gi + 1) * og])
-        dcols = _linalg.mm_arrays(gmi, w[gi * og:(gi + 1) * og].reshape(og, cg * kh * kw))
-        dcols = dcols.reshape(n, oh, ow, cg, kh, kw).transpose(0, 3, 4, 5, 1, 2)  # (n, cg, kh, kw, oh, ow)
+        dcols = _linalg.mm_arrays(w[gi * og:(gi + 1) * og].reshape(og, kk).T, gt[gi * og:(gi + 1) * og])
+        dcols = dcols.reshape(cg, kh, kw, n, oh, ow)
         target = gx[:, gi * cg:(gi + 1) * cg]
         for i in range(kh):
             r0 = i * dil[0]
             rs = slice(r0, r0 + stride[0] * (oh - 1) + 1, stride[0])
             for j in range(kw):
                 c0 = j * dil[1]
-                target[:, :, rs, c0:c0 + stride[1] * (ow - 1) + 1:stride[1]] += dcols[:, :, i, j]
+                target[:, :, rs, c0:c0 + stride[1] * (ow - 1) + 1:stride[1]] += dcols[:, i, j].transpose(1, 0, 2, 3)
     if pt or pb or pl or pr:
         gx = np.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + wd])
     return gx
@@ -112,15 +107,14 @@ def _conv_gw(x: np.ndarray, g: np.ndarray, geo, wshape) -> np.ndarray:
     """The adjoint of conv in w: g^T @ columns, one GEMM per group."""
     groups = geo[3]
     o, cg, kh, kw = wshape
-    og = o // groups
-    ohw = g.shape[2:]
-    gm = _g_rows(g)
+    og, kk = o // groups, cg * kh * kw
+    cols = _colsT(x, (kh, kw), geo, g.shape[2:])
+    gt = _g_t(g)
     if groups == 1:
-        return _linalg.mm_arrays(gm.T, _cols(x, (kh, kw), geo, ohw, 0, 1)).reshape(wshape)
-    out = np.empty((o, cg * kh * kw), dtype=x.dtype)
+        return _linalg.mm_arrays(gt, cols.T).reshape(wshape)
+    out = np.empty((o, kk), dtype=x.dtype)
     for gi in range(groups):
-        out[gi * og:(gi + 1) * og] = _linalg.mm_arrays(np.ascontiguousarray(gm[:, gi * og:(gi + 1) * og].T),
-                                                       _cols(x, (kh, kw), geo, ohw, gi, groups))
+        out[gi * og:(gi + 1) * og] = _linalg.mm_arrays(gt[gi * og:(gi + 1) * og], cols[gi * kk:(gi + 1) * kk].T)
     return out.reshape(wshape)
 
 
