@@ -424,3 +424,37 @@ def test_conv2d_runs_on_our_gemm(monkeypatch):
     assert len(calls) == 3  # grad_input and grad_weight: one GEMM each
     F.conv2d(tg.randn(2, 4, 6, 6), tg.randn(6, 2, 3, 3), groups=2)
     assert len(calls) == 5  # one GEMM per group
+
+
+# -- edge cases -----------------------------------------------------------------------
+@needs_torch
+def test_conv2d_edge_cases_match_torch():
+    r = _rng(12)
+    # padding wider than the kernel, stride past the input
+    _oracle("conv2d", [r.standard_normal((1, 2, 4, 4)), r.standard_normal((3, 2, 2, 2)), None], "float64",
+            stride=2, padding=3)
+    # an empty batch
+    x = tg.randn(0, 3, 5, 5, requires_grad=True)
+    w = tg.randn(4, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w)
+    assert tuple(y.shape) == (0, 4, 3, 3)
+    y.sum().backward()
+    assert w.grad.abs().sum().item() == 0.0
+
+
+def test_conv2d_weight_only_gradient():
+    x = tg.randn(2, 3, 5, 5)
+    w = tg.randn(4, 3, 3, 3, requires_grad=True)
+    F.conv2d(x, w, padding=1).sum().backward()
+    # d sum / dw[o, c, i, j] = sum of the input over the positions the offset (i, j) reaches
+    xp = np.pad(x.numpy(), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    expect = np.stack([[xp[:, :, i:i + 5, j:j + 5].sum((0, 2, 3)) for j in range(3)] for i in range(3)])
+    np.testing.assert_allclose(w.grad.numpy()[0], expect.transpose(2, 0, 1), rtol=1e-5, atol=1e-5)
+
+
+def test_max_pool_nan_wins_and_takes_the_gradient():
+    x = tg.tensor([[[[1.0, float("nan")], [3.0, 4.0]]]], requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    assert np.isnan(y.item())
+    y.sum().backward()
+    assert x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
