@@ -419,7 +419,8 @@ def test_conv2d_runs_on_our_gemm(monkeypatch):
     x = tg.randn(2, 3, 8, 8, requires_grad=True)
     w = tg.randn(4, 3, 3, 3, requires_grad=True)
     y = F.conv2d(x, w, padding=1)
-    assert calls == [((4, 27), (27, 2 * 8 * 8))]  # one GEMM: W @ columns^T
+    # one GEMM: W (4, 27) @ columns^T (27, N*OH*R), R the padded width with unit stride
+    assert calls == [((4, 27), (27, 2 * 8 * 10))]
     y.sum().backward()
     assert len(calls) == 3  # grad_input and grad_weight: one GEMM each
     F.conv2d(tg.randn(2, 4, 6, 6), tg.randn(6, 2, 3, 3), groups=2)

@@ -31,8 +31,11 @@ _make = Tensor._make
 # -- arrays ----------------------------------------------------------------------------
 def _padded(x: np.ndarray, pads) -> np.ndarray:
     (pt, pb), (pl, pr) = pads
-    if pt or pb or pl or pr:
-        return np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    if pt or pb or pl or pr:  # zeros + one slice copy: np.pad is several times slower
+        n, c, h, w = x.shape
+        xp = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
+        xp[:, :, pt:pt + h, pl:pl + w] = x
+        return xp
     return x
 
 
@@ -41,22 +44,46 @@ def _out_hw(hw, k, geo):
     return tuple((hw[i] + pads[i][0] + pads[i][1] - dil[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(2))
 
 
-def _colsT(x: np.ndarray, k, geo, ohw) -> np.ndarray:
-    """The transposed columns matrix (C*kh*kw, N*OH*OW) of the padded input:
-    one copy of a strided view whose innermost run is an output row (OW
-    elements), so the copy is fast; the rows of group gi are one block."""
+def _unit_stride(geo) -> bool:
+    return geo[0] == (1, 1)
+
+
+def _colsT(x: np.ndarray, k, geo, ohw):
+    """The transposed columns matrix (C*kh*kw, N*OH*R) of the padded input and
+    its row length R: one copy of a strided view (the rows of group gi are one
+    block).
+
+    With unit stride R is the padded width Wp: each (c, i, j, n) row is then
+    one contiguous run of the flattened padded plane (the columns ow >= OW
+    are junk, which the gradient side meets with zeros and the output drops),
+    so the copy moves long runs. Otherwise R = OW and runs are output rows."""
     stride, pads, dil, _ = geo
+    (pt, pb), (pl, pr) = pads
+    n, c, h, w = x.shape
+    it = x.itemsize
+    if _unit_stride(geo):
+        hp, wp = h + pt + pb, w + pl + pr
+        xp = np.zeros((n, c, hp + 1, wp), dtype=x.dtype)  # one spare row: the last run ends past the plane
+        xp[:, :, pt:pt + h, pl:pl + w] = x
+        run = ohw[0] * wp
+        v = as_strided(xp, (c, k[0], k[1], n, run), (xp.strides[1], dil[0] * wp * it, dil[1] * it, xp.strides[0], it),
+                       writeable=False)
+        return v.reshape(c * k[0] * k[1], n * run), wp
     xp = _padded(x, pads)
-    n, c = xp.shape[:2]
     sn, sc, sh, sw = xp.strides
     v = as_strided(xp, (c, k[0], k[1], n, ohw[0], ohw[1]),
                    (sc, sh * dil[0], sw * dil[1], sn, sh * stride[0], sw * stride[1]), writeable=False)
-    return v.reshape(c * k[0] * k[1], n * ohw[0] * ohw[1])
+    return v.reshape(c * k[0] * k[1], n * ohw[0] * ohw[1]), ohw[1]
 
 
-def _g_t(g: np.ndarray) -> np.ndarray:
-    """(N, O, OH, OW) -> (O, N*OH*OW)."""
-    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(g.shape[1], -1)
+def _g_t(g: np.ndarray, rl: int) -> np.ndarray:
+    """(N, O, OH, OW) -> (O, N*OH*R), zeros in the columns ow >= OW."""
+    n, o, oh, ow = g.shape
+    if rl == ow:
+        return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(o, n * oh * ow)
+    out = np.zeros((o, n, oh, rl), dtype=g.dtype)
+    out[..., :ow] = g.transpose(1, 0, 2, 3)
+    return out.reshape(o, n * oh * rl)
 
 
 def _conv_fwd(x: np.ndarray, w: np.ndarray, geo) -> np.ndarray:
@@ -66,7 +93,7 @@ def _conv_fwd(x: np.ndarray, w: np.ndarray, geo) -> np.ndarray:
     n = x.shape[0]
     ohw = _out_hw(x.shape[2:], (kh, kw), geo)
     og, kk = o // groups, cg * kh * kw
-    cols = _colsT(x, (kh, kw), geo, ohw)
+    cols, rl = _colsT(x, (kh, kw), geo, ohw)
     if groups == 1:
         yt = _linalg.mm_arrays(w.reshape(o, kk), cols)
     else:
@@ -74,22 +101,35 @@ def _conv_fwd(x: np.ndarray, w: np.ndarray, geo) -> np.ndarray:
         for gi in range(groups):
             yt[gi * og:(gi + 1) * og] = _linalg.mm_arrays(w[gi * og:(gi + 1) * og].reshape(og, kk),
                                                           cols[gi * kk:(gi + 1) * kk])
-    return np.ascontiguousarray(yt.reshape(o, n, ohw[0], ohw[1]).transpose(1, 0, 2, 3))
+    return np.ascontiguousarray(yt.reshape(o, n, ohw[0], rl)[..., :ohw[1]].transpose(1, 0, 2, 3))
 
 
 def _conv_gin(g: np.ndarray, w: np.ndarray, geo, xshape) -> np.ndarray:
     """The adjoint of conv in x: columns^T = W^T @ g^T (one GEMM per group),
-    then col2im, one strided slice added per kernel offset."""
+    then col2im, one strided slice added per kernel offset (with unit stride,
+    one contiguous run of the flattened padded plane per (n, c))."""
     stride, pads, dil, groups = geo
     n, c, h, wd = xshape
     o, cg, kh, kw = w.shape
     og, kk = o // groups, cg * kh * kw
     oh, ow = g.shape[2:]
     (pt, pb), (pl, pr) = pads
-    gx = np.zeros((n, c, h + pt + pb, wd + pl + pr), dtype=g.dtype)
-    gt = _g_t(g)
+    hp, wp = h + pt + pb, wd + pl + pr
+    unit = _unit_stride(geo)
+    rl = wp if unit else ow
+    gx = np.zeros((n, c, hp + 1 if unit else hp, wp), dtype=g.dtype)
+    flat = gx.reshape(n, c, gx.shape[2] * wp)
+    gt = _g_t(g, rl)
     for gi in range(groups):
         dcols = _linalg.mm_arrays(w[gi * og:(gi + 1) * og].reshape(og, kk).T, gt[gi * og:(gi + 1) * og])
+        if unit:
+            dcols = dcols.reshape(cg, kh, kw, n, oh * wp)
+            target = flat[:, gi * cg:(gi + 1) * cg]
+            for i in range(kh):
+                for j in range(kw):
+                    off = i * dil[0] * wp + j * dil[1]
+                    target[:, :, off:off + oh * wp] += dcols[:, i, j].transpose(1, 0, 2)
+            continue
         dcols = dcols.reshape(cg, kh, kw, n, oh, ow)
         target = gx[:, gi * cg:(gi + 1) * cg]
         for i in range(kh):
@@ -98,7 +138,7 @@ def _conv_gin(g: np.ndarray, w: np.ndarray, geo, xshape) -> np.ndarray:
             for j in range(kw):
                 c0 = j * dil[1]
                 target[:, :, rs, c0:c0 + stride[1] * (ow - 1) + 1:stride[1]] += dcols[:, i, j].transpose(1, 0, 2, 3)
-    if pt or pb or pl or pr:
+    if pt or pb or pl or pr or unit:
         gx = np.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + wd])
     return gx
 
@@ -108,8 +148,8 @@ def _conv_gw(x: np.ndarray, g: np.ndarray, geo, wshape) -> np.ndarray:
     groups = geo[3]
     o, cg, kh, kw = wshape
     og, kk = o // groups, cg * kh * kw
-    cols = _colsT(x, (kh, kw), geo, g.shape[2:])
-    gt = _g_t(g)
+    cols, rl = _colsT(x, (kh, kw), geo, g.shape[2:])
+    gt = _g_t(g, rl)
     if groups == 1:
         return _linalg.mm_arrays(gt, cols.T).reshape(wshape)
     out = np.empty((o, kk), dtype=x.dtype)
