@@ -140,6 +140,9 @@ def test_conv1d_matches_torch(dtype, xs, ws, kw):
     ((2, 4, 4, 5), (4, 3, 3, 2), True, dict(stride=2, padding=1, output_padding=1, groups=2)),
     ((1, 2, 3, 3), (2, 2, 2, 3), False, dict(stride=(2, 3), dilation=2, output_padding=(1, 0))),
     ((2, 3, 3), (2, 2, 3, 3), True, dict(padding=1)),  # unbatched
+    # output_padding >= stride (allowed below the dilation): rows no window covers
+    ((2, 4, 5, 6), (4, 3, 3, 2), True, dict(dilation=(2, 3), output_padding=(1, 2), groups=2)),
+    ((2, 4, 5, 6), (4, 3, 3, 2), True, dict(stride=2, dilation=3, output_padding=2, padding=1)),
 ])
 def test_conv_transpose2d_matches_torch(dtype, xs, ws, bias, kw):
     r = _rng(5)
@@ -160,6 +163,8 @@ GRADCHECKS = {
     "conv1d": (lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1), ((2, 2, 7), (3, 2, 3), (3,))),
     "conv_transpose2d": (lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
                          ((1, 2, 3, 3), (2, 3, 3, 2), (3,))),
+    "conv_transpose2d_op": (lambda x, w: F.conv_transpose2d(x, w, dilation=2, output_padding=1, groups=2),
+                            ((1, 4, 3, 4), (4, 1, 2, 3))),
     "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), ((1, 2, 5, 6),)),
     "max_pool1d": (lambda x: F.max_pool1d(x, 2, 1, dilation=2), ((2, 2, 7),)),
     "avg_pool2d": (lambda x: F.avg_pool2d(x, (3, 2), 2, 1, ceil_mode=True, count_include_pad=False),

@@ -197,7 +197,7 @@ class ConvGradInput(Function):
         g, w = ctx.saved_tensors
         ng, nw = ctx.needs_input_grad[:2]
         geo = ctx.geo
-        dg = Conv2d.apply(gg, w, None, geo) if ng else None
+        dg = _crop(Conv2d.apply(gg, w, None, geo), g.shape) if ng else None
         dw = ConvGradWeight.apply(gg, g, geo, tuple(w.shape)) if nw else None
         return dg, dw, None, None
 
@@ -218,8 +218,15 @@ class ConvGradWeight(Function):
         nx, ng = ctx.needs_input_grad[:2]
         geo = ctx.geo
         dx = ConvGradInput.apply(g, gg, geo, tuple(x.shape)) if nx else None
-        dg = Conv2d.apply(x, gg, None, geo) if ng else None
+        dg = _crop(Conv2d.apply(x, gg, None, geo), g.shape) if ng else None
         return dx, dg, None, None
+
+
+def _crop(y, shape):
+    """conv of an input that conv_transpose2d's output_padding made larger
+    than any window covers has extra rows/columns at the end: drop them."""
+    oh, ow = shape[2:]
+    return y if tuple(y.shape[2:]) == (oh, ow) else y[:, :, :oh, :ow]
 
 
 # -- public ----------------------------------------------------------------------------
