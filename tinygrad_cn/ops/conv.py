@@ -86,14 +86,17 @@ def _g_t(g: np.ndarray, rl: int) -> np.ndarray:
     return out.reshape(o, n * oh * rl)
 
 
-def _conv_fwd(x: np.ndarray, w: np.ndarray, geo) -> np.ndarray:
-    """y^T = W (O, C/g*kh*kw) @ columns^T, one GEMM per group, then (N, O, OH, OW)."""
+def _conv_fwd(x: np.ndarray, w: np.ndarray, geo, keep=None) -> np.ndarray:
+    """y^T = W (O, C/g*kh*kw) @ columns^T, one GEMM per group, then (N, O, OH, OW).
+    ``keep``, a list, receives the columns for the weight gradient."""
     groups = geo[3]
     o, cg, kh, kw = w.shape
     n = x.shape[0]
     ohw = _out_hw(x.shape[2:], (kh, kw), geo)
     og, kk = o // groups, cg * kh * kw
     cols, rl = _colsT(x, (kh, kw), geo, ohw)
+    if keep is not None:
+        keep.append((cols, rl))
     if groups == 1:
         yt = _linalg.mm_arrays(w.reshape(o, kk), cols)
     else:
@@ -143,12 +146,13 @@ def _conv_gin(g: np.ndarray, w: np.ndarray, geo, xshape) -> np.ndarray:
     return gx
 
 
-def _conv_gw(x: np.ndarray, g: np.ndarray, geo, wshape) -> np.ndarray:
-    """The adjoint of conv in w: g^T @ columns, one GEMM per group."""
+def _conv_gw(x: np.ndarray, g: np.ndarray, geo, wshape, cols=None) -> np.ndarray:
+    """The adjoint of conv in w: g^T @ columns, one GEMM per group (the
+    columns the forward made, when given)."""
     groups = geo[3]
     o, cg, kh, kw = wshape
     og, kk = o // groups, cg * kh * kw
-    cols, rl = _colsT(x, (kh, kw), geo, g.shape[2:])
+    cols, rl = cols if cols is not None else _colsT(x, (kh, kw), geo, g.shape[2:])
     gt = _g_t(g, rl)
     if groups == 1:
         return _linalg.mm_arrays(gt, cols.T).reshape(wshape)
@@ -166,7 +170,10 @@ class Conv2d(Function):
     def forward(ctx, x, w, b, geo):
         ctx.save_for_backward(x, w)
         ctx.geo = geo
-        y = _conv_fwd(x._data, w._data, geo)
+        keep = [] if ctx.needs_input_grad[1] else None
+        y = _conv_fwd(x._data, w._data, geo, keep)
+        if keep:
+            ctx.cols = keep[0]  # reused by the weight gradient; freed with the graph
         if b is not None:
             y += b._data.reshape(-1, 1, 1)
         return y
@@ -177,7 +184,7 @@ class Conv2d(Function):
         nx, nw, nb = ctx.needs_input_grad[:3]
         geo = ctx.geo
         gx = ConvGradInput.apply(g, w, geo, tuple(x.shape)) if nx else None
-        gw = ConvGradWeight.apply(x, g, geo, tuple(w.shape)) if nw else None
+        gw = ConvGradWeight.apply(x, g, geo, tuple(w.shape), ctx.__dict__.get("cols")) if nw else None
         gb = g.sum((0, 2, 3)) if nb else None
         return gx, gw, gb, None
 
@@ -198,7 +205,7 @@ class ConvGradInput(Function):
         ng, nw = ctx.needs_input_grad[:2]
         geo = ctx.geo
         dg = _crop(Conv2d.apply(gg, w, None, geo), g.shape) if ng else None
-        dw = ConvGradWeight.apply(gg, g, geo, tuple(w.shape)) if nw else None
+        dw = ConvGradWeight.apply(gg, g, geo, tuple(w.shape), None) if nw else None
         return dg, dw, None, None
 
 
@@ -206,10 +213,10 @@ class ConvGradWeight(Function):
     node_name = "ConvolutionBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, x, g, geo, wshape):
+    def forward(ctx, x, g, geo, wshape, cols):
         ctx.save_for_backward(x, g)
         ctx.geo = geo
-        return _conv_gw(x._data, g._data, geo, wshape)
+        return _conv_gw(x._data, g._data, geo, wshape, cols)
 
     @staticmethod
     def backward(ctx, gg):
@@ -219,7 +226,7 @@ class ConvGradWeight(Function):
         geo = ctx.geo
         dx = ConvGradInput.apply(g, gg, geo, tuple(x.shape)) if nx else None
         dg = _crop(Conv2d.apply(x, gg, None, geo), g.shape) if ng else None
-        return dx, dg, None, None
+        return dx, dg, None, None, None
 
 
 def _crop(y, shape):
