@@ -235,6 +235,17 @@ def test_pool_errors():
             lambda: F.max_pool2d(tg.randn(1, 5, 5, 5, 5), 3))
     _raises(RuntimeError, "Given input size: (1x2x2). Calculated output size: (1x0x0). Output size is too small",
             lambda: F.max_pool2d(tg.randn(1, 1, 2, 2), 3))
+    _raises(RuntimeError, "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
+            "input, but got:[5]", lambda: F.max_pool1d(tg.randn(5), 2))
+    _raises(RuntimeError, "Expected 2 to 3 dimensions, but got 1-dimensional tensor for argument #1 'self' (while "
+            "checking arguments for avg_pool1d)", lambda: F.avg_pool1d(tg.randn(5), 2))
+    _raises(RuntimeError, "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got [5, 5]",
+            lambda: F.adaptive_avg_pool2d(tg.randn(5, 5), 2))
+    _raises(RuntimeError, "adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: [5, 5]",
+            lambda: F.adaptive_max_pool2d(tg.randn(5, 5), 2))
+    _raises(RuntimeError, "divisor must be not zero", lambda: F.avg_pool2d(tg.randn(1, 5, 5), 2, divisor_override=0))
+    _raises(RuntimeError, "Given transposed=1, weight of size [2, 2, 3, 3], expected input[1, 3, 4, 4] to have 2 "
+            "channels, but got 3 channels instead", lambda: F.conv_transpose2d(tg.randn(1, 3, 4, 4), tg.randn(2, 2, 3, 3)))
 
 
 def test_pad_errors():

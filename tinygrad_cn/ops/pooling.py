@@ -203,9 +203,12 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
 
 def _as_2d(input, name):
     d = input._data
-    if d.ndim not in (2, 3) or d.size == 0:
+    if d.ndim not in (2, 3):
+        if name == "avg_pool1d":
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {d.ndim}-dimensional tensor for argument #1 "
+                               "'self' (while checking arguments for avg_pool1d)")
         raise RuntimeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
-                           f"input, but got: {list(d.shape)}")
+                           f"input, but got:{list(d.shape)}")
     return input.unsqueeze(-2)
 
 
@@ -263,7 +266,8 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
 def _adaptive_setup(name, input, output_size):
     d = input._data
     if d.ndim not in (3, 4) or any(e == 0 for e in d.shape[-2:]):
-        raise RuntimeError(f"{name}(): Expected 3D or 4D tensor, but got {list(d.shape)}")
+        raise RuntimeError(f"{name}(): Expected 3D or 4D tensor, but got{':' if 'max' in name else ''} "
+                           f"{list(d.shape)}")
     os_ = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(os_) != 2:
         raise RuntimeError(f"{name}: output_size must be 2")
