@@ -475,3 +475,21 @@ def test_max_pool_nan_wins_and_takes_the_gradient():
     assert np.isnan(y.item())
     y.sum().backward()
     assert x.grad.tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
+
+
+@needs_torch
+def test_grad_fn_names_match_torch():
+    x = tg.randn(1, 2, 6, 6, requires_grad=True)
+    tx = torch.randn(1, 2, 6, 6, requires_grad=True)
+    w, tw = tg.randn(3, 2, 3, 3), torch.randn(3, 2, 3, 3)
+    for ours, theirs in [
+        (F.conv2d(x, w), TF.conv2d(tx, tw)),
+        (F.max_pool2d(x, 2), TF.max_pool2d(tx, 2)),
+        (F.avg_pool2d(x, 2), TF.avg_pool2d(tx, 2)),
+        (F.adaptive_max_pool2d(x, 2), TF.adaptive_max_pool2d(tx, 2)),
+        (F.adaptive_avg_pool2d(x, 2), TF.adaptive_avg_pool2d(tx, 2)),
+        (F.pad(x, (1, 1)), TF.pad(tx, (1, 1))),
+        (F.embedding(tg.tensor([1]), tg.randn(3, 2, requires_grad=True)),
+         TF.embedding(torch.tensor([1]), torch.randn(3, 2, requires_grad=True))),
+    ]:
+        assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__

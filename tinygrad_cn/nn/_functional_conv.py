@@ -13,7 +13,7 @@ import numpy as np
 
 from ..creation import _rng
 from ..ops.conv import conv1d, conv2d, conv_transpose2d
-from ..ops.pooling import (Gather, LinearMap, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
+from ..ops.pooling import (Gather, LinearMap, _node, adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool1d, avg_pool2d,
                            max_pool1d, max_pool2d)
 from ..tensor import Tensor
 
@@ -21,6 +21,11 @@ _make = Tensor._make
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
            "adaptive_avg_pool2d", "adaptive_max_pool2d", "pad", "dropout", "dropout2d", "embedding", "one_hot"]
+
+
+_PAD_NODES = {"constant": _node("ConstantPadNdBackward0"), "reflect": _node("ReflectionPadBackward0"),
+              "replicate": _node("ReplicationPadBackward0"), "circular": _node("CircularPadBackward0")}
+_EMBEDDING_NODE = _node("EmbeddingBackward0")
 
 
 # -- pad -------------------------------------------------------------------------------
@@ -115,7 +120,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         out = np.full(out_shape, fill, dtype=d.dtype)
         return _make(out) if not input.requires_grad else input.sum() * 0 + _make(out)
     op = _PadGather(np.ascontiguousarray(idx), shape, None if mask.all() else np.ascontiguousarray(mask), fill)
-    return LinearMap.apply(input, op, False, True)
+    return _PAD_NODES[mode].apply(input, op, False, True)
 
 
 # -- dropout ---------------------------------------------------------------------------
@@ -211,7 +216,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx=None, max_norm=None, no
         if padding_idx is not None:
             wts = np.where(idx == padding_idx, 0.0, wts)
         mask = np.broadcast_to(wts[..., None], flat.shape)
-    return LinearMap.apply(weight, Gather(flat, w.shape, mask), False, True)
+    return _EMBEDDING_NODE.apply(weight, Gather(flat, w.shape, mask), False, True)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -35,6 +35,17 @@ class LinearMap(Function):
         return LinearMap.apply(g, ctx.op, not ctx.adjoint, False), None, None, None
 
 
+def _node(name: str):
+    """A LinearMap named as torch names the op's node (``y.grad_fn``)."""
+    return type(name.replace("Backward0", ""), (LinearMap,), {"__module__": __name__, "node_name": name})
+
+
+MaxPool2DNode = _node("MaxPool2DWithIndicesBackward0")
+AvgPool2DNode = _node("AvgPool2DBackward0")
+AdaptiveAvgPool2DNode = _node("AdaptiveAvgPool2DBackward0")
+AdaptiveMaxPool2DNode = _node("AdaptiveMaxPool2DBackward0")
+
+
 class Gather:
     """out = x.flat[idx]; adjoint scatter-adds into x's shape (``mask`` zeroes
     the entries whose gradient is dropped, e.g. embedding's padding_idx)."""
@@ -197,7 +208,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     cols = np.arange(ow) * s[1] - p[1] + (a % k[1]) * dil[1]
     idx = (rows * w + cols).astype(np.int64)
     flat = idx + (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
-    y = LinearMap.apply(x, Gather(flat, xd.shape), False, True)
+    y = MaxPool2DNode.apply(x, Gather(flat, xd.shape), False, True)
     return _finish(y, idx, unbatched, return_indices)
 
 
@@ -250,7 +261,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         div = float(divisor_override)
     else:
         div = np.outer(counts(h, 0, oh), counts(w, 1, ow)).astype(np.float64)
-    y = LinearMap.apply(x, AvgPool(x._data.shape, k, s, pads, (oh, ow), div), False, False)
+    y = AvgPool2DNode.apply(x, AvgPool(x._data.shape, k, s, pads, (oh, ow), div), False, False)
     return y.squeeze(0) if unbatched else y
 
 
@@ -296,7 +307,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
         for r in range(o):
             a[r, lo[r]:hi[r]] = 1.0 / (hi[r] - lo[r])
         mats.append(a)
-    y = LinearMap.apply(x, Separable(*mats), False, False)
+    y = AdaptiveAvgPool2DNode.apply(x, Separable(*mats), False, False)
     return y.squeeze(0) if unbatched else y
 
 
@@ -316,7 +327,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
             a = win.reshape(n, c, -1).argmax(-1)
             idx[:, :, i, j] = (hlo[i] + a // kw) * w + wlo[j] + a % kw
     flat = idx + (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
-    y = LinearMap.apply(x, Gather(flat, xd.shape), False, True)
+    y = AdaptiveMaxPool2DNode.apply(x, Gather(flat, xd.shape), False, True)
     return _finish(y, idx, unbatched, return_indices)
 
 
