@@ -493,3 +493,20 @@ def test_grad_fn_names_match_torch():
          TF.embedding(torch.tensor([1]), torch.randn(3, 2, requires_grad=True))),
     ]:
         assert type(ours.grad_fn).__name__ == type(theirs.grad_fn).__name__
+
+
+def test_conv2d_kept_columns_path_gives_the_same_gradients(monkeypatch):
+    import tinygrad_cn.ops.conv as conv
+    x = tg.tensor(_rng(13).standard_normal((2, 4, 6, 7)), requires_grad=True)
+    w = tg.tensor(_rng(14).standard_normal((6, 2, 3, 2)), requires_grad=True)
+    grads = []
+    for keep in (False, True):
+        monkeypatch.setattr(conv, "_KEEP_COLS", keep)
+        x.grad = w.grad = None
+        y = F.conv2d(x, w, padding=(1, 0), groups=2, stride=(1, 2))
+        (y * y).sum().backward()
+        y = F.conv2d(x, w, padding="same", groups=2)
+        (y * y).sum().backward()
+        grads.append((x.grad.numpy().copy(), w.grad.numpy().copy()))
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
