@@ -439,3 +439,37 @@ def test_small_cnn_three_sgd_steps_match_torch():
     assert losses_o[1] != losses_o[0]  # the steps changed the weights
     for k, v in theirs.state_dict().items():
         np.testing.assert_allclose(_np(ours.state_dict()[k]), v.numpy(), rtol=1e-3, atol=1e-5, err_msg=k)
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv_padding_modes_unbatched_and_1d(mode):
+    ours, theirs = _pair("Conv2d", (3, 4, 3), dict(padding=(2, 1), padding_mode=mode), "float64")
+    x = np.random.default_rng(2).standard_normal((3, 6, 7))
+    _run_both(ours, theirs, x, "float64")
+    ours, theirs = _pair("Conv1d", (3, 4, 3), dict(padding=2, padding_mode=mode), "float64")
+    _run_both(ours, theirs, np.random.default_rng(2).standard_normal((2, 3, 7)), "float64")
+
+
+@needs_torch
+def test_embedding_max_norm_renormalises_weight_like_torch():
+    w = (np.random.default_rng(0).standard_normal((6, 3)) * 3).astype(np.float32)
+    t = torch.nn.Embedding.from_pretrained(torch.tensor(w.copy()), max_norm=1.0)
+    o = Embedding.from_pretrained(tg.tensor(w.copy()), max_norm=1.0)
+    i = np.array([0, 2, 2, 5])
+    np.testing.assert_allclose(_np(o(tg.tensor(i))), _np(t(torch.tensor(i))), rtol=1e-6)
+    np.testing.assert_allclose(_np(o.weight), _np(t.weight), rtol=1e-6)
+
+
+def test_modules_copy_pickle_and_cast():
+    import copy
+    import pickle
+    c = Conv2d(2, 3, 3, padding_mode="reflect", padding=1)
+    c2 = copy.deepcopy(c)
+    assert repr(c2) == repr(c) and np.array_equal(_np(c2.weight), _np(c.weight))
+    bn = pickle.loads(pickle.dumps(BatchNorm2d(3)))
+    assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    bn.double()
+    assert bn.running_mean.dtype == tg.float64 and bn.num_batches_tracked.dtype == tg.int64
+    bn(tg.randn(2, 3, 2, 2, dtype=tg.float64))
+    assert int(bn.num_batches_tracked.item()) == 1
