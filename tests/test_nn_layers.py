@@ -84,6 +84,8 @@ LAYER_CASES = [
     ("Conv2d", (3, 4, 3), dict(padding="same", dilation=2), (2, 3, 8, 8)),
     ("Conv2d", (3, 4, 4), dict(padding="same"), (1, 3, 7, 7)),
     ("Conv2d", (3, 4, 3), dict(padding="valid"), (1, 3, 7, 7)),
+    ("Conv2d", (3, 4, (2, 4)), dict(padding="same", padding_mode="reflect"), (2, 3, 7, 8)),
+    ("Conv1d", (3, 4, 4), dict(padding="same", dilation=1, padding_mode="replicate"), (2, 3, 9)),
     ("Conv2d", (3, 4, 3), dict(padding=1, padding_mode="reflect"), (2, 3, 6, 6)),
     ("Conv2d", (3, 4, 3), dict(padding=(1, 2), padding_mode="replicate"), (2, 3, 6, 6)),
     ("Conv2d", (3, 4, 3), dict(padding=2, padding_mode="circular"), (2, 3, 6, 6)),
