@@ -368,7 +368,7 @@ class RNNBase(Module):
                 if isinstance(hx, (tuple, list)):
                     raise RuntimeError(f"{type(self).__name__}: Expected hx to be a Tensor, not a tuple")
                 h0, c0 = hx, None
-            want = 2 if packed or batched else 1
+            want = 3 if packed or batched else 2
             if h0.dim() != want:
                 if batched:
                     raise RuntimeError(f"For batched 3-D input, hx should also be 3-D but got {h0.dim()}-D tensor")
