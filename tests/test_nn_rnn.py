@@ -394,14 +394,17 @@ def test_pack_errors_and_helpers():
     assert isinstance(po, tuple) and po._fields == ("data", "batch_sizes", "sorted_indices", "unsorted_indices")
 
 
-@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU", "LSTM-proj"])
 @pytest.mark.parametrize("enforce_sorted,lengths", [(True, [5, 3, 3, 1]), (False, [2, 5, 1, 4])])
 @pytest.mark.parametrize("with_state", [False, True])
 def test_packed_input_vs_torch(kind, enforce_sorted, lengths, with_state):
     torch = _torch()
     rng = np.random.default_rng(4)
-    theirs = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=True).double()
-    ours = getattr(R, kind)(3, 4, num_layers=2, bidirectional=True).double()
+    kind, _, proj = kind.partition("-")
+    kw = dict(num_layers=2, bidirectional=True, proj_size=3) if proj else dict(num_layers=2, bidirectional=True)
+    hsize = 3 if proj else 4
+    theirs = getattr(torch.nn, kind)(3, 4, **kw).double()
+    ours = getattr(R, kind)(3, 4, **kw).double()
     _copy_into(ours, theirs)
     T, B = max(lengths), len(lengths)
     xo, xt = _leaf(rng.standard_normal((T, B, 3)), "float64")
@@ -409,7 +412,7 @@ def test_packed_input_vs_torch(kind, enforce_sorted, lengths, with_state):
     pt = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, enforce_sorted=enforce_sorted)
     ins_o, ins_t = [xo], [xt]
     if with_state:
-        ho, ht = _leaf(rng.standard_normal((4, B, 4)), "float64")
+        ho, ht = _leaf(rng.standard_normal((4, B, hsize)), "float64")
         ins_o.append(ho)
         ins_t.append(ht)
         if kind == "LSTM":

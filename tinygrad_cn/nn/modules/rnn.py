@@ -21,7 +21,7 @@ import numbers
 
 from ... import _dtype
 from ...creation import empty, zeros
-from ...ops.movement import cat
+from ...ops.movement import cat, stack
 from ...tensor import Tensor, check_device
 from .. import functional as F
 from .. import init
@@ -400,7 +400,6 @@ class RNNBase(Module):
             layer_in = dir_outs[0] if num_directions == 1 else cat(dir_outs, -1)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_in = F.dropout(layer_in, self.dropout, training=True)
-        from ...ops.movement import stack
         h_n = stack(h_ns, 0)
         c_n = stack(c_ns, 0) if lstm else None
         if unsorted_indices is not None:
