@@ -376,3 +376,39 @@ def test_encoder_layers_are_independent_copies():
                                   enc.layers[2].linear1.weight.detach().numpy())
     assert len(list(enc.parameters())) == 3 * len(list(layer.parameters()))
     assert tuple(enc(tc.randn(L, N, E)).shape) == (L, N, E)
+
+
+@needs_torch
+def test_mha_fully_masked_row_with_weights_is_nan_like_torch():
+    # boolean masks become -inf (not a large negative number): with need_weights a query whose every key is
+    # masked gives NaN, as in torch
+    ours, theirs = make_mha("float64")
+    q, k = _rand(L, N, E), _rand(S, N, E)
+    kpm = np.zeros((N, S), bool)
+    kpm[1] = True
+    o = ours(tc.tensor(q), tc.tensor(k), tc.tensor(k), key_padding_mask=tc.tensor(kpm))
+    t = theirs(torch.tensor(q), torch.tensor(k), torch.tensor(k), key_padding_mask=torch.tensor(kpm))
+    for a, b in zip(o, t):
+        np.testing.assert_array_equal(np.isnan(a.detach().numpy()), np.isnan(b.detach().numpy()))
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-10)
+    assert np.isnan(o[0].detach().numpy()[:, 1]).all() and not np.isnan(o[0].detach().numpy()[:, 0]).any()
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_mha_fully_masked_row_without_weights_is_zero_like_torch(dtype):
+    # torch's fused path gives 0 attention (so out_proj's bias) for such a query, with finite gradients
+    ours, theirs = make_mha(dtype)
+    with torch.no_grad():
+        theirs.out_proj.bias.copy_(torch.tensor(_rand(E, seed=4)))
+    copy_weights(ours, theirs)
+    kpm = np.zeros((N, S), bool)
+    kpm[1] = True
+    am = np.zeros((L, S), bool)
+    am[2] = True
+    o, _ = compare(ours, theirs, dict(q=_rand(L, N, E), k=_rand(S, N, E), kpm=kpm, am=am),
+                   lambda m, lib, t: m(t["q"], t["k"], t["k"], key_padding_mask=t["kpm"], attn_mask=t["am"],
+                                       need_weights=False), dtype)
+    out = o[0].detach().numpy()
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out[:, 1], np.broadcast_to(_rand(E, seed=4), (L, E)), rtol=1e-5, atol=1e-5)

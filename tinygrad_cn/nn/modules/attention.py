@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ... import _dtype
-from ...creation import empty, zeros
+from ...creation import empty, tensor, zeros
 from ...tensor import Tensor, check_device
 from .. import functional as F
 from .. import init
@@ -209,7 +209,17 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     q = q.reshape(bsz, num_heads, tgt_len, head_dim)
     k = k.reshape(bsz, num_heads, src_len, head_dim)
     v = v.reshape(bsz, num_heads, src_len, head_dim)
+    dead = None
+    if attn_mask is not None:
+        # torch's CPU kernel gives 0 (not NaN) for a query whose every key is masked: compute those rows on a
+        # neutral mask, then zero them, so neither the output nor the gradients carry NaN
+        dead_np = np.all(np.isneginf(np.asarray(attn_mask._data)), axis=-1, keepdims=True)
+        if dead_np.any():
+            dead = tensor(dead_np)
+            attn_mask = attn_mask.masked_fill(dead, 0.0)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal and attn_mask is None)
+    if dead is not None:
+        out = out.masked_fill(dead, 0.0)
     out = out.permute(2, 0, 1, 3).reshape(bsz * tgt_len, embed_dim)
     out = F.linear(out, out_proj_weight, out_proj_bias).reshape(tgt_len, bsz, out_proj_weight.shape[0])
     if not is_batched:
