@@ -23,10 +23,6 @@ TOL = {"float64": dict(rtol=1e-10, atol=1e-10), "float32": dict(rtol=2e-5, atol=
 E, H, L, S, N = 8, 2, 4, 6, 3
 
 
-def _tdt(lib, name):
-    return getattr(lib, name)
-
-
 def copy_weights(ours, theirs):
     """Load torch's state into ours; the key lists must be identical (and in the same order)."""
     sd = theirs.state_dict()

@@ -90,9 +90,11 @@ def _get_activation_fn(activation: str):
 
 
 def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
-    """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere, as ``nn.Transformer.generate_square_subsequent_mask``."""
+    """(sz, sz) float mask: -inf above the diagonal, 0 elsewhere, as
+    ``torch.nn.Transformer.generate_square_subsequent_mask``."""
     from ... import get_default_dtype
-    return tensor(np.triu(np.full((sz, sz), -np.inf), 1), dtype=dtype if dtype is not None else get_default_dtype())
+    dtype = dtype if dtype is not None else get_default_dtype()
+    return tensor(np.triu(np.full((sz, sz), -np.inf), 1), dtype=dtype)
 
 
 class TransformerEncoderLayer(Module):
