@@ -103,3 +103,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         n = param.numel()
         param.data = vec[pointer:pointer + n].view_as(param).data
         pointer += n
+
+from . import rnn  # noqa: E402  torch.nn.utils.rnn
