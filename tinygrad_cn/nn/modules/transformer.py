@@ -10,16 +10,12 @@ Example::
 from __future__ import annotations
 
 import copy
-import numbers
 
 import numpy as np
 
-from ... import _dtype
-from ...creation import empty, tensor
-from ...tensor import Tensor, check_device
+from ...creation import tensor
+from ...tensor import Tensor
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
 from .attention import MultiheadAttention, _canonical_mask
 from .dropout import Dropout
 from .normalization import LayerNorm
