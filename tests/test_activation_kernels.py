@@ -14,11 +14,12 @@ Compiled tests skip when the extension is not built, unless
 TINYGRAD_CN_REQUIRE_C=1 (then they fail). No timings here.
 """
 
-import os
 import warnings
 
 import numpy as np
 import pytest
+
+from tinygrad_cn.testing import require_compiled as _require_compiled
 
 import tinygrad_cn._C as C
 from tinygrad_cn._C import kernels, reference
@@ -56,35 +57,10 @@ CASE_IDS = [_case_id(c) for c in CASES]
 # fixtures and helpers
 # --------------------------------------------------------------------------
 
-def _require_compiled():
-    if not kernels.compiled:
-        if os.environ.get("TINYGRAD_CN_REQUIRE_C", "") not in ("", "0"):
-            pytest.fail("compiled kernels required but not in use: %s" % C.show_config(False)["reason"])
-        pytest.skip("compiled extension not in use: %s" % C.show_config(False)["reason"])
-
-
 @pytest.fixture
 def compiled():
     _require_compiled()
     return kernels
-
-
-@pytest.fixture(params=LEVELS)
-def level(request):
-    """Force one SIMD level for the duration of a test."""
-    _require_compiled()
-    if request.param not in C.simd_supported_levels():
-        pytest.skip("SIMD level %s not supported on this CPU" % request.param)
-    prev = C.set_simd_level(request.param)
-    yield request.param
-    C.set_simd_level(prev)
-
-
-@pytest.fixture
-def threads_restored():
-    prev = C.get_num_threads()
-    yield
-    C.set_num_threads(prev)
 
 
 def is_backward(name):

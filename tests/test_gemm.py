@@ -5,10 +5,11 @@ when the extension is not in use (unless TINYGRAD_CN_REQUIRE_C=1), as in
 test_kernels.py. The reference backend is checked with the same cases.
 """
 
-import os
 
 import numpy as np
 import pytest
+
+from tinygrad_cn.testing import require_compiled as _require_compiled
 
 import tinygrad_cn._C as C
 from tinygrad_cn._C import kernels, reference
@@ -23,30 +24,6 @@ LEVELS = ("generic", "avx2", "avx512")
 # Block sizes of the variants (gemm.c): MR in {4, 6, 8}, NR in {8, 16, 32},
 # KC = 384, MC in {240, 480}.
 EDGE_SIZES = (1, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 32, 33, 239, 241, 383, 384, 385, 479, 481)
-
-
-def _require_compiled():
-    if not kernels.compiled:
-        if os.environ.get("TINYGRAD_CN_REQUIRE_C", "") not in ("", "0"):
-            pytest.fail("compiled kernels required but not in use: %s" % C.show_config(False)["reason"])
-        pytest.skip("compiled extension not in use: %s" % C.show_config(False)["reason"])
-
-
-@pytest.fixture(params=LEVELS)
-def level(request):
-    _require_compiled()
-    if request.param not in C.simd_supported_levels():
-        pytest.skip("SIMD level %s not supported on this CPU" % request.param)
-    prev = C.set_simd_level(request.param)
-    yield request.param
-    C.set_simd_level(prev)
-
-
-@pytest.fixture
-def threads_restored():
-    prev = C.get_num_threads()
-    yield
-    C.set_num_threads(prev)
 
 
 def _mats(m, k, n, dtype, seed=0):

@@ -14,6 +14,8 @@ import sys
 import numpy as np
 import pytest
 
+from tinygrad_cn.testing import require_compiled as _require_compiled
+
 import tinygrad_cn._C as C
 from tinygrad_cn._C import kernels, reference
 
@@ -40,36 +42,10 @@ MAX_ULP_VS_REF = 8.0
 # helpers and fixtures
 # --------------------------------------------------------------------------
 
-def _require_compiled():
-    if not kernels.compiled:
-        if os.environ.get("TINYGRAD_CN_REQUIRE_C", "") not in ("", "0"):
-            pytest.fail("compiled kernels required but not in use: %s" % C.show_config(False)["reason"])
-        pytest.skip("compiled extension not in use: %s" % C.show_config(False)["reason"])
-
-
 @pytest.fixture
 def compiled():
     _require_compiled()
     return kernels
-
-
-@pytest.fixture(params=LEVELS)
-def level(request):
-    """Force one SIMD level for the duration of a test."""
-    _require_compiled()
-    if request.param not in C.simd_supported_levels():
-        pytest.skip("SIMD level %s not supported on this CPU" % request.param)
-    prev = C.set_simd_level(request.param)
-    assert C.simd_level() == request.param
-    yield request.param
-    C.set_simd_level(prev)
-
-
-@pytest.fixture
-def threads_restored():
-    prev = C.get_num_threads()
-    yield
-    C.set_num_threads(prev)
 
 
 def ulp_diff(a, b):

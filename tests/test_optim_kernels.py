@@ -12,10 +12,11 @@ torch.
 
 import functools
 import itertools
-import os
 
 import numpy as np
 import pytest
+
+from tinygrad_cn.testing import require_compiled as _require_compiled
 
 import tinygrad_cn._C as C
 from tinygrad_cn._C import kernels, reference
@@ -325,32 +326,6 @@ def run_torch(name, P, Gs, opts):
 # --------------------------------------------------------------------------
 # helpers and fixtures
 # --------------------------------------------------------------------------
-
-def _require_compiled():
-    if not kernels.compiled:
-        if os.environ.get("TINYGRAD_CN_REQUIRE_C", "") not in ("", "0"):
-            pytest.fail("compiled kernels required but not in use: %s" % C.show_config(False)["reason"])
-        pytest.skip("compiled extension not in use: %s" % C.show_config(False)["reason"])
-
-
-@pytest.fixture(params=LEVELS)
-def level(request):
-    """Force one SIMD level for the duration of a test."""
-    _require_compiled()
-    if request.param not in C.simd_supported_levels():
-        pytest.skip("SIMD level %s not supported on this CPU" % request.param)
-    prev = C.set_simd_level(request.param)
-    assert C.simd_level() == request.param
-    yield request.param
-    C.set_simd_level(prev)
-
-
-@pytest.fixture
-def threads_restored():
-    prev = C.get_num_threads()
-    yield
-    C.set_num_threads(prev)
-
 
 def _ext():
     from tinygrad_cn._C import _kernels

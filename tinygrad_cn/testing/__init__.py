@@ -19,7 +19,7 @@ from ._op_test import OpSpec, check_op, run_op_checks, torch_or_none
 _STRATEGIES = ("shapes", "broadcastable_shapes", "float_tensors", "distinct_float_tensors", "float_arrays", "layouts",
                "to_layout", "LAYOUTS")
 
-__all__ = ["assert_close", "default_tolerances", "make_tensor", "OpSpec", "check_op", "run_op_checks",
+__all__ = ["require_compiled", "assert_close", "default_tolerances", "make_tensor", "OpSpec", "check_op", "run_op_checks",
            "torch_or_none", *_STRATEGIES]
 
 
@@ -29,3 +29,18 @@ def __getattr__(name: str):
         from . import strategies
         return getattr(strategies, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def require_compiled() -> None:
+    """In a test: skip unless the compiled kernels are in use, or fail when
+    ``TINYGRAD_CN_REQUIRE_C=1`` (CI) says they must be."""
+    import os
+
+    import pytest
+
+    from .. import _C
+    if not _C.kernels.compiled:
+        reason = "compiled extension not in use: %s" % _C.show_config(False)["reason"]
+        if os.environ.get("TINYGRAD_CN_REQUIRE_C", "") not in ("", "0"):
+            pytest.fail(reason)
+        pytest.skip(reason)
