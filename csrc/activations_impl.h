@@ -164,47 +164,17 @@ TG_INLINE double TGN(tga_expm1_neg)(double x)
 #define TGA_UNARY(FNAME, T, THRESH, EXPR)                                                                     \
     static void TGN(FNAME)(const T *xa, T *ya, int64_t n, T pa, T pb)                                         \
     {                                                                                                          \
-        const int nt = tg_get_num_threads();                                                                   \
-        int64_t i;                                                                                             \
         (void)pa;                                                                                              \
         (void)pb;                                                                                              \
-        if (n >= (THRESH) && nt > 1) {                                                                         \
-            TG_OMP(parallel for simd schedule(simd : static) num_threads(nt) if (parallel : n >= (THRESH)))   \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T x = xa[i];                                                                             \
-                ya[i] = (EXPR);                                                                                \
-            }                                                                                                  \
-        } else {                                                                                               \
-            TG_OMP(simd)                                                                                       \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T x = xa[i];                                                                             \
-                ya[i] = (EXPR);                                                                                \
-            }                                                                                                  \
-        }                                                                                                      \
+        TG_PAR_LOOP(n, THRESH, const T x = xa[i]; ya[i] = (EXPR));                                             \
     }
 
 #define TGA_BINARY(FNAME, T, THRESH, EXPR)                                                                    \
     static void TGN(FNAME)(const T *xa, const T *ga, T *oa, int64_t n, T pa, T pb)                            \
     {                                                                                                          \
-        const int nt = tg_get_num_threads();                                                                   \
-        int64_t i;                                                                                             \
         (void)pa;                                                                                              \
         (void)pb;                                                                                              \
-        if (n >= (THRESH) && nt > 1) {                                                                         \
-            TG_OMP(parallel for simd schedule(simd : static) num_threads(nt) if (parallel : n >= (THRESH)))   \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T x = xa[i];                                                                             \
-                const T g = ga[i];                                                                             \
-                oa[i] = (EXPR);                                                                                \
-            }                                                                                                  \
-        } else {                                                                                               \
-            TG_OMP(simd)                                                                                       \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T x = xa[i];                                                                             \
-                const T g = ga[i];                                                                             \
-                oa[i] = (EXPR);                                                                                \
-            }                                                                                                  \
-        }                                                                                                      \
+        TG_PAR_LOOP(n, THRESH, const T x = xa[i]; const T g = ga[i]; oa[i] = (EXPR));                         \
     }
 
 #define EXPT TG_PAR_MIN_EXP

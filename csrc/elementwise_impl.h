@@ -42,43 +42,13 @@
 #define TG_UNARY_LOOP(FNAME, T, THRESH, EXPR)                                                                 \
     static void TGN(FNAME)(const T *x, T *y, int64_t n)                                                      \
     {                                                                                                          \
-        const int nt = tg_get_num_threads();                                                                   \
-        int64_t i;                                                                                             \
-        if (n >= (THRESH) && nt > 1) {                                                                         \
-            TG_OMP(parallel for simd schedule(simd : static) num_threads(nt) if (parallel : n >= (THRESH)))   \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T v = x[i];                                                                              \
-                y[i] = (EXPR);                                                                                 \
-            }                                                                                                  \
-        } else {                                                                                               \
-            TG_OMP(simd)                                                                                       \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T v = x[i];                                                                              \
-                y[i] = (EXPR);                                                                                 \
-            }                                                                                                  \
-        }                                                                                                      \
+        TG_PAR_LOOP(n, THRESH, const T v = x[i]; y[i] = (EXPR));                                               \
     }
 
 #define TG_BINARY_LOOP(FNAME, T, THRESH, EXPR)                                                                \
     static void TGN(FNAME)(const T *ya, const T *ga, T *out, int64_t n)                                      \
     {                                                                                                          \
-        const int nt = tg_get_num_threads();                                                                   \
-        int64_t i;                                                                                             \
-        if (n >= (THRESH) && nt > 1) {                                                                         \
-            TG_OMP(parallel for simd schedule(simd : static) num_threads(nt) if (parallel : n >= (THRESH)))   \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T y = ya[i];                                                                             \
-                const T g = ga[i];                                                                             \
-                out[i] = (EXPR);                                                                               \
-            }                                                                                                  \
-        } else {                                                                                               \
-            TG_OMP(simd)                                                                                       \
-            for (i = 0; i < n; ++i) {                                                                          \
-                const T y = ya[i];                                                                             \
-                const T g = ga[i];                                                                             \
-                out[i] = (EXPR);                                                                               \
-            }                                                                                                  \
-        }                                                                                                      \
+        TG_PAR_LOOP(n, THRESH, const T y = ya[i]; const T g = ga[i]; out[i] = (EXPR));                         \
     }
 
 TG_UNARY_LOOP(exp_f32, float, TG_PAR_MIN_EXP, TGN(tg_expf1)(v))

@@ -56,6 +56,29 @@
  * tg_get_num_threads() returns 1. */
 #define TG_OMP(x) TG_PRAGMA(omp x)
 
+/* The element-wise loop shared by every kernel family: `for i in [0, n)`
+ * run BODY (a statement using i), on the calling thread below THRESH
+ * elements or with one thread (no OpenMP region at all: a region skipped by
+ * its `if` still costs ~300 ns), else as one `parallel for simd` with whole
+ * vector chunks. BODY is variadic so that commas in it need no parentheses. */
+#define TG_PAR_LOOP(N, THRESH, ...)                                                                            \
+    do {                                                                                                       \
+        const int64_t n_ = (N);                                                                                \
+        const int nt_ = tg_get_num_threads();                                                                  \
+        int64_t i;                                                                                             \
+        if (n_ >= (THRESH) && nt_ > 1) {                                                                       \
+            TG_OMP(parallel for simd schedule(simd : static) num_threads(nt_) if (parallel : n_ >= (THRESH)))  \
+            for (i = 0; i < n_; ++i) {                                                                         \
+                __VA_ARGS__;                                                                                   \
+            }                                                                                                  \
+        } else {                                                                                               \
+            TG_OMP(simd)                                                                                       \
+            for (i = 0; i < n_; ++i) {                                                                         \
+                __VA_ARGS__;                                                                                   \
+            }                                                                                                  \
+        }                                                                                                      \
+    } while (0)
+
 #if defined(__GNUC__)
 #define TG_INLINE static inline __attribute__((always_inline))
 #else
