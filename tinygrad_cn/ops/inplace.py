@@ -264,7 +264,7 @@ def _arith_fast(self: Tensor, name: str, args, kwargs) -> bool:
         return False
     if d.dtype.kind != "f" or type(alpha) not in (int, float) or not d.flags.writeable:
         return False
-    if alpha != 1 and o is not other and o.shape == d.shape and d.dtype in _AXPY_DTYPES and \
+    if alpha != 1 and isinstance(other, Tensor) and o.shape == d.shape and d.dtype in _AXPY_DTYPES and \
             d.flags.c_contiguous and o.flags.c_contiguous:
         # p.sub_(g, alpha=lr): the fused SGD kernel is this axpy in one pass, no temporary
         K.sgd_step([d], [o], None, lr=float(alpha if name == "sub" else -alpha))
