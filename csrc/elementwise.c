@@ -63,9 +63,12 @@ TG_END_TARGET
 
 /* ---- AVX-512 ---- */
 TG_BEGIN_AVX512
+#include "tg_vec512.h"
 #define TG_SUFFIX avx512
 #define TG_USE_FMA 1
+#define TG_V512 1 /* exp, sigmoid, relu float32 from tg_vec512.h */
 #include "elementwise_impl.h"
+#undef TG_V512
 TG_END_TARGET
 
 static const tg_ew_table *const tg_ew_tables[TG_SIMD_NLEVELS] = {

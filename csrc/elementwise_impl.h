@@ -51,10 +51,23 @@
         TG_PAR_LOOP(n, THRESH, const T y = ya[i]; const T g = ga[i]; out[i] = (EXPR));                         \
     }
 
+#ifdef TG_V512
+#define TG_V512_UNARY(FNAME, THRESH, F)                                                                       \
+    TG_V512_DEF_MAP(TGN(FNAME##_range), F)                                                                     \
+    static void TGN(FNAME)(const float *x, float *y, int64_t n)                                               \
+    {                                                                                                          \
+        TG_V512_RUN(TGN(FNAME##_range), x, y, n, THRESH);                                                      \
+    }
+TG_V512_UNARY(exp_f32, TG_PAR_MIN_EXP, tg_v512_expf)
+TG_V512_UNARY(sigmoid_f32, TG_PAR_MIN_EXP, tg_v512_sigmoidf)
+TG_V512_UNARY(relu_f32, TG_PAR_MIN_MEMBOUND, tg_v512_reluf)
+#undef TG_V512_UNARY
+#else
 TG_UNARY_LOOP(exp_f32, float, TG_PAR_MIN_EXP, TGN(tg_expf1)(v))
 TG_UNARY_LOOP(sigmoid_f32, float, TG_PAR_MIN_EXP, TGN(tg_sigmoidf1)(v))
-TG_UNARY_LOOP(tanh_f32, float, TG_PAR_MIN_EXP, TGN(tg_tanhf1)(v))
 TG_UNARY_LOOP(relu_f32, float, TG_PAR_MIN_MEMBOUND, v < 0.0f ? 0.0f : v)
+#endif
+TG_UNARY_LOOP(tanh_f32, float, TG_PAR_MIN_EXP, TGN(tg_tanhf1)(v))
 TG_UNARY_LOOP(exp_f64, double, TG_PAR_MIN_EXP, TGN(tg_exp1)(v))
 TG_UNARY_LOOP(sigmoid_f64, double, TG_PAR_MIN_EXP, TGN(tg_sigmoid1)(v))
 TG_UNARY_LOOP(tanh_f64, double, TG_PAR_MIN_EXP, TGN(tg_tanh1)(v))

@@ -74,10 +74,13 @@ TG_END_TARGET
 
 /* ---- AVX-512 ---- */
 TG_BEGIN_AVX512
+#include "tg_vec512.h"
 #define TG_SUFFIX avx512
 #define TG_USE_FMA 1
 #define TG_RW_VBYTES 64
+#define TG_V512 1
 #include "rowwise_impl.h"
+#undef TG_V512
 TG_END_TARGET
 
 static const tg_rw_table *const tg_rw_tables[TG_SIMD_NLEVELS] = {

@@ -40,6 +40,9 @@
 
 #define RW_BODY 1
 
+#ifdef TG_V512
+#define RW_V512 1 /* softmax / log_softmax rows from tg_vec512.h */
+#endif
 #define RW_T float
 #define RW_S f32
 #define RW_MAXACC (4 * TG_RW_VBYTES / 4)
@@ -51,6 +54,7 @@
 #undef RW_EXP
 #undef RW_LOG
 #undef RW_MAXACC
+#undef RW_V512
 
 #define RW_T double
 #define RW_S f64
@@ -196,6 +200,19 @@ TG_INLINE void RWN(rw_log_softmax_backward_row)(const RW_T *y, const RW_T *g, RW
         }                                                                                                     \
     } while (0)
 
+#ifdef RW_V512
+static void RWN(softmax)(const RW_T *x, RW_T *y, int64_t rows, int64_t cols)
+{
+    const int stream = rows * cols * (int64_t)sizeof(float) >= TG_STREAM_MIN_BYTES;
+    RW_ROWS_LOOP(TG_ROWWISE_PAR_MIN_EXP, tg_v512_softmax_row(x + i * cols, y + i * cols, cols, stream));
+}
+
+static void RWN(log_softmax)(const RW_T *x, RW_T *y, int64_t rows, int64_t cols)
+{
+    const int stream = rows * cols * (int64_t)sizeof(float) >= TG_STREAM_MIN_BYTES;
+    RW_ROWS_LOOP(TG_ROWWISE_PAR_MIN_EXP, tg_v512_log_softmax_row(x + i * cols, y + i * cols, cols, stream));
+}
+#else
 static void RWN(softmax)(const RW_T *x, RW_T *y, int64_t rows, int64_t cols)
 {
     RW_ROWS_LOOP(TG_ROWWISE_PAR_MIN_EXP, RWN(rw_softmax_row)(x + i * cols, y + i * cols, cols));
@@ -205,6 +222,7 @@ static void RWN(log_softmax)(const RW_T *x, RW_T *y, int64_t rows, int64_t cols)
 {
     RW_ROWS_LOOP(TG_ROWWISE_PAR_MIN_EXP, RWN(rw_log_softmax_row)(x + i * cols, y + i * cols, cols));
 }
+#endif
 
 static void RWN(softmax_backward)(const RW_T *y, const RW_T *g, RW_T *gin, int64_t rows, int64_t cols)
 {

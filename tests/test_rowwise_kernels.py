@@ -153,6 +153,25 @@ def test_large_rows_one_and_two_threads(level, threads_restored, name, dtype):
     _check(name, two, args, dtype)
 
 
+@pytest.mark.parametrize("shape", ((2049, 1024), (467, 4500)), ids=["buffered-rows", "long-rows"])
+@pytest.mark.parametrize("name", SOFTMAX_FWD)
+def test_streaming_stores_give_the_same_bits(level, threads_restored, name, shape):
+    """Outputs of 8 MiB or more are written with streaming stores (rows up to
+    4096 through an L1 buffer); fewer rows at a time take the ordinary
+    stores. The bits must be the same, also into a misaligned `out`."""
+    (x,) = _softmax_args(name, shape, np.float32, seed=9)
+    f = getattr(kernels, name)
+    by_blocks = np.concatenate([f(x[i:i + 200]) for i in range(0, shape[0], 200)])
+    for threads in (1, 2):
+        C.set_num_threads(threads)
+        np.testing.assert_array_equal(f(x), by_blocks)
+        misaligned = np.empty(x.size + 1, np.float32)[1:].reshape(shape)
+        np.testing.assert_array_equal(f(x, out=misaligned), by_blocks)
+    # log_softmax near 0 is (x - m) - log(s) with terms up to ~20 here: an
+    # absolute error of a few ulps of those, met among two million values
+    _check(name, by_blocks, (x,), np.float32, tol=dict(rtol=3e-6, atol=1e-5))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_cross_entropy_matches_reference(level, dtype):
     rng = np.random.default_rng(2)
