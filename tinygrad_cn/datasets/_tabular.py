@@ -72,11 +72,10 @@ def train_test_split_indices(target: np.ndarray, test_size: Union[float, int], s
     if not shuffle:
         if stratify:
             raise ValueError("stratify=True needs shuffle=True (as scikit-learn's train_test_split)")
-        order = np.arange(n)
-    else:
-        order = np.random.default_rng(seed).permutation(n)
-        if stratify:
-            order = order[_stratified_order(target[order])]
+        return np.arange(n - n_test), np.arange(n - n_test, n)  # scikit-learn: the test part is the tail
+    order = np.random.default_rng(seed).permutation(n)
+    if stratify:
+        order = order[_stratified_order(target[order])]
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 

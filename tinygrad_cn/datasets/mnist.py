@@ -82,7 +82,7 @@ def _download_checked(url: str, dest: str, md5: Optional[str], timeout: float = 
         if md5 is not None:
             got = _md5(part)
             if got != md5:
-                raise RuntimeError(f"MD5 mismatch for {url}: expected {md5}, got {got}")
+                raise RuntimeError(f"MD5 mismatch: expected {md5}, got {got}")
         os.replace(part, dest)
     finally:
         if os.path.exists(part):
