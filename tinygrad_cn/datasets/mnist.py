@@ -43,7 +43,7 @@ def read_idx(path: str) -> np.ndarray:
     Example::
 
         >>> images = read_idx("MNIST/raw/t10k-images-idx3-ubyte.gz")  # doctest: +SKIP
-        >>> images.shape, images.dtype
+        >>> images.shape, images.dtype  # doctest: +SKIP
         ((10000, 28, 28), dtype('uint8'))
     """
     raw = _read_bytes(path)
@@ -102,8 +102,8 @@ class MNIST(Dataset):
     Example::
 
         >>> ds = MNIST("~/data", train=False)  # doctest: +SKIP
-        >>> img, label = ds[0]
-        >>> tuple(img.shape), img.dtype, label, len(ds)
+        >>> img, label = ds[0]  # doctest: +SKIP
+        >>> tuple(img.shape), img.dtype, label, len(ds)  # doctest: +SKIP
         ((28, 28), tinygrad_cn.uint8, 7, 10000)
     """
 
