@@ -8,6 +8,11 @@ import warnings
 import numpy as np
 import pytest
 
+try:
+    from hypothesis import assume, given, strategies as st
+except ImportError:  # hypothesis is in the `test` extra; the property tests below skip without it
+    given = None
+
 import tinygrad_cn as tg
 from tinygrad_cn.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
                                     RandomSampler, SequentialSampler, StackDataset, Subset, SubsetRandomSampler,
@@ -474,6 +479,40 @@ def test_get_worker_info_is_none_in_main_process():
 def test_pin_memory_warns_without_accelerator():
     with pytest.warns(UserWarning, match="no accelerator is found"):
         list(DataLoader(range(2), pin_memory=True))
+
+
+# -- properties (hypothesis, profile from conftest) ----------------------------------------------------------
+needs_hypothesis = pytest.mark.skipif(given is None, reason="hypothesis not installed")
+
+if given is not None:
+    @needs_hypothesis
+    @given(n=st.integers(0, 40), bs=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans(),
+           seed=st.integers(0, 2 ** 32))
+    def test_loader_len_and_coverage_property(n, bs, drop_last, shuffle, seed):
+        assume(n > 0 or not shuffle)  # RandomSampler refuses an empty dataset, as torch's
+        loader = DataLoader(range(n), batch_size=bs, drop_last=drop_last, shuffle=shuffle, generator=_gen(seed))
+        batches = [b.tolist() for b in loader]
+        assert len(loader) == len(batches) == (n // bs if drop_last else math.ceil(n / bs))
+        assert all(len(b) == bs for b in batches[:-1]) and all(len(b) > 0 for b in batches)
+        flat = sum(batches, [])
+        assert len(set(flat)) == len(flat) and set(flat) <= set(range(n))
+        if not drop_last:
+            assert sorted(flat) == list(range(n))
+        if not shuffle:
+            assert flat == list(range(len(flat)))
+
+    @needs_hypothesis
+    @given(n=st.integers(1, 60), weights=st.lists(st.integers(1, 10), min_size=1, max_size=5),
+           seed=st.integers(0, 2 ** 32))
+    def test_random_split_fractions_property(n, weights, seed):
+        fractions = [w / sum(weights) for w in weights]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # empty parts warn
+            parts = random_split(range(n), fractions, generator=_gen(seed))
+        sizes = [len(p) for p in parts]
+        assert sum(sizes) == n
+        assert all(abs(size - f * n) < 2 for size, f in zip(sizes, fractions))  # floor, then +1 round-robin
+        assert sorted(i for p in parts for i in p) == list(range(n))
 
 
 # -- worker processes (spawn): slow to start, so few and small -----------------------------------------------
