@@ -13,7 +13,6 @@ import queue
 import random
 import sys
 import traceback
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -149,8 +148,10 @@ def create_fetcher(is_iterable: bool, dataset, auto_collation: bool, collate_fn:
 # -- the worker process ---------------------------------------------------------------------------
 def _seed_worker(seed: int, base_seed: int, worker_id: int) -> None:
     """Seed Python's, NumPy's legacy and tinygrad_cn's generators differently in every worker."""
-    from ... import manual_seed
+    from ... import manual_seed, set_num_threads
 
+    # As torch: one kernel thread per worker, or workers and the main process oversubscribe the cores.
+    set_num_threads(1)
     random.seed(seed)
     manual_seed(seed)
     np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import multiprocessing
 import os
 import queue
 import warnings
@@ -167,6 +166,8 @@ class DataLoader(Generic[_T_co]):
     @multiprocessing_context.setter
     def multiprocessing_context(self, multiprocessing_context) -> None:
         if multiprocessing_context is not None:
+            import multiprocessing  # here, not at module level: it is only needed for workers
+
             if self.num_workers <= 0:
                 raise ValueError("multiprocessing_context can only be used with multi-process loading "
                                  f"(num_workers > 0), but got num_workers={self.num_workers}")
@@ -306,6 +307,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._workers: list = []
         self._index_queues: list = []
         self._prefetch_factor = loader.prefetch_factor
+        import multiprocessing
+
         ctx = loader.multiprocessing_context or multiprocessing.get_context("spawn")
         self._worker_result_queue = ctx.Queue()
         self._workers_done_event = ctx.Event()

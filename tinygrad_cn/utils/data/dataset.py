@@ -5,7 +5,7 @@ import bisect
 import itertools
 import math
 import warnings
-from typing import Dict, Generic, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Generic, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
 
 from ... import creation
 from ...creation import Generator, default_generator

@@ -40,10 +40,6 @@ class Sampler(Generic[_T_co]):
         [2, 1, 0]
     """
 
-    def __init__(self, data_source: Optional[Sized] = None) -> None:
-        # torch dropped the argument; accepting it keeps old subclasses that call super().__init__(ds) working.
-        pass
-
     def __iter__(self) -> Iterator[_T_co]:
         raise NotImplementedError
 
