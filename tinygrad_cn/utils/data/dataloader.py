@@ -51,6 +51,8 @@ class DataLoader(Generic[_T_co]):
     ``prefetch_factor`` (batches in flight per worker, default 2), ``persistent_workers``
     and ``multiprocessing_context`` (default ``"spawn"`` here; torch uses the OS default).
     Batches always come back in sampler order. ``pin_memory`` has nothing to pin on a CPU.
+    Starting spawn workers costs about a second (each imports tinygrad_cn and unpickles the
+    dataset), so with workers prefer ``persistent_workers=True`` when iterating many epochs.
 
     ``len(loader)`` is the number of batches: ``ceil(n / batch_size)``, or ``floor`` with
     ``drop_last``; for an ``IterableDataset`` it is estimated from ``len(dataset)``.
