@@ -133,7 +133,8 @@ class _MapDatasetFetcher:
     def fetch(self, possibly_batched_index):
         if not self.auto_collation:
             return self.collate_fn(self.dataset[possibly_batched_index])
-        if self._tensor_base is not None and len(possibly_batched_index) > 0:
+        if self._tensor_base is not None and possibly_batched_index \
+                and all(type(i) is int for i in possibly_batched_index):  # other keys: the general path
             return self._gather(list(possibly_batched_index))
         if callable(getattr(self.dataset, "__getitems__", None)):
             data = self.dataset.__getitems__(possibly_batched_index)
