@@ -556,7 +556,8 @@ def test_workers_give_the_same_batches_in_order():
 def test_worker_info_errors_and_init_fn():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        it = iter(DataLoader(WorkerTagged(), batch_size=2, num_workers=2, worker_init_fn=_mark_worker))
+        it = iter(DataLoader(WorkerTagged(), batch_size=2, num_workers=2, worker_init_fn=_mark_worker,
+                               timeout=120))  # the timed wait, generous enough never to fire
         batches = [[t.tolist() for t in next(it)] for _ in range(6)]
         assert [b[0] for b in batches] == [[2 * k, 2 * k + 1] for k in range(6)]  # in sampler order
         assert [b[1] for b in batches] == [[k % 2] * 2 for k in range(6)]  # tasks go round-robin

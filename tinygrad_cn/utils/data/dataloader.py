@@ -308,7 +308,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._shutdown = False  # first, so that __del__ works even if a worker fails to start
         self._workers: list = []
         self._index_queues: list = []
-        self._prefetch_factor = loader.prefetch_factor
+        # prefetch_factor=0 passes torch's check but would never send a task; keep one per worker in flight.
+        self._prefetch_factor = max(1, loader.prefetch_factor)
         import multiprocessing
 
         ctx = loader.multiprocessing_context or multiprocessing.get_context("spawn")
