@@ -300,13 +300,16 @@ class Optimizer:
     def _cast_state(self, param: Tensor, index: int, value: Any, key: Any = None) -> Any:
         """A copy of one parameter's saved state: tensors become fresh
         C-contiguous writeable arrays (in the parameter's dtype, except the
-        ``step`` counter), so the fused kernels can update them in place."""
+        scalar ``step`` and ``mu_product``), so the fused kernels can update
+        them in place."""
         if isinstance(value, Tensor):
             arr = value._data
             if key in self._param_shaped_state and arr.shape != param._data.shape:
                 raise ValueError(f"loaded state dict has a state tensor '{key}' of shape {tuple(arr.shape)} for "
                                  f"parameter {index} of shape {tuple(param._data.shape)}")
-            if key != "step" and param._data.dtype.kind == "f" and arr.dtype.kind == "f":
+            # torch also casts NAdam's 0-d mu_product to the parameter dtype, which changes the
+            # trajectory after a round trip; the scalar counters keep their dtype here
+            if key not in ("step", "mu_product") and param._data.dtype.kind == "f" and arr.dtype.kind == "f":
                 arr = arr.astype(param._data.dtype)
             return Tensor._make(np.array(arr, order="C", copy=True))
         if isinstance(value, dict):
