@@ -270,8 +270,8 @@ def test_parameters_without_grad_are_skipped():
 def test_sgd_momentum_buffer_starts_at_the_first_gradient_of_each_parameter():
     """A parameter that gets its first gradient late has its buffer set to
     that gradient, while the others keep accumulating (two kernel calls)."""
-    a = tg.tensor([1.0, -1.0], requires_grad=True)
-    b = tg.tensor([0.5, 2.0], requires_grad=True)
+    a = tg.tensor([1.0, -1.0], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([0.5, 2.0], dtype=tg.float64, requires_grad=True)
     opt = optim.SGD([a, b], lr=0.1, momentum=0.9)
     ra, rb = Ref("SGD", {"lr": 0.1, "momentum": 0.9}, (2,)), Ref("SGD", {"lr": 0.1, "momentum": 0.9}, (2,))
     xa, xb = a.detach().numpy().copy(), b.detach().numpy().copy()
@@ -565,3 +565,29 @@ def test_fused_switch_selects_the_implementation(monkeypatch, fused, expect):
         sum(p.sum() for p in ps).backward()
         opt.step()
     assert calls == [(expect, 3), (expect, 3)]
+
+
+def test_step_counters_advance_only_for_parameters_with_gradients():
+    """The cached plan changes with the set of parameters that have a
+    gradient; each parameter's own step count stays right."""
+    a = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    b = tg.tensor([3.0], dtype=tg.float64, requires_grad=True)
+    opt = optim.Adam([a, b], lr=0.1)
+    ra, rb = Ref("Adam", {"lr": 0.1}, (2,)), Ref("Adam", {"lr": 0.1}, (1,))
+    xa, xb = a.detach().numpy().copy(), b.detach().numpy().copy()
+    for i in range(7):
+        opt.zero_grad()
+        with_b = i % 3 != 1
+        ((a * a).sum() + ((b * b).sum() if with_b else 0)).backward()
+        opt.step()
+        xa = ra.step(xa, 2 * xa)
+        if with_b:
+            xb = rb.step(xb, 2 * xb)
+        np.testing.assert_allclose(a.detach().numpy(), xa, rtol=1e-12)
+        np.testing.assert_allclose(b.detach().numpy(), xb, rtol=1e-12)
+    assert opt.state[a]["step"].item() == 7 and opt.state[b]["step"].item() == 5
+    opt.state[a]["step"].fill_(0.0)  # the counters are the optimizer's live state, as in torch
+    opt.zero_grad()
+    (a * a).sum().backward()
+    opt.step()
+    assert opt.state[a]["step"].item() == 1

@@ -18,6 +18,7 @@ changes, and after ``load_state_dict`` / ``add_param_group``.
 """
 from __future__ import annotations
 
+from operator import is_
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
@@ -71,10 +72,12 @@ class _Batch:
 
 
 class _Plan:
-    __slots__ = ("key", "batches", "slow", "one_shot")
+    __slots__ = ("key", "tensors", "datas", "batches", "slow", "one_shot")
 
     def __init__(self, key):
         self.key = key
+        self.tensors: List[Tensor] = []
+        self.datas: List[np.ndarray] = []
         self.batches: Dict[Any, _Batch] = {}
         self.slow: List[tuple] = []  # (tensor, fresh)
         self.one_shot = False  # rebuild next step (a fresh state was created)
@@ -162,12 +165,14 @@ class _KernelOptimizer(Optimizer):
             return
         keys = self._array_keys(group)
         use_kernel = self._use_kernel(group)
-        plan_key = (tuple(map(id, with_grad)), tuple(id(p._data) for p in with_grad), tuple(keys), use_kernel,
-                    bool(group.get("fused")))
+        options = (tuple(keys), use_kernel, bool(group.get("fused")))
         plans = self.__dict__.setdefault("_plans", {})
         plan = plans.get(id(group))
-        if plan is None or plan.key != plan_key:
-            plan = self._make_plan(group, with_grad, keys, plan_key)
+        # the plan holds while the same tensors (with the same arrays) have gradients
+        if (plan is None or plan.key != options or len(plan.tensors) != len(with_grad)
+                or not all(map(is_, plan.tensors, with_grad))
+                or not all(map(is_, plan.datas, [p._data for p in with_grad]))):
+            plan = self._make_plan(group, with_grad, keys, options)
             plans[id(group)] = plan
         fn = self._step_fn(use_kernel)
         for batch in plan.batches.values():
@@ -177,8 +182,10 @@ class _KernelOptimizer(Optimizer):
         if plan.one_shot:
             del plans[id(group)]
 
-    def _make_plan(self, group: Dict[str, Any], with_grad: List[Tensor], keys, plan_key) -> _Plan:
-        plan = _Plan(plan_key)
+    def _make_plan(self, group: Dict[str, Any], with_grad: List[Tensor], keys, options) -> _Plan:
+        plan = _Plan(options)
+        plan.tensors = list(with_grad)
+        plan.datas = [p._data for p in with_grad]
         for p in with_grad:
             state = self.state.get(p)
             if state is None:
@@ -206,18 +213,39 @@ class _KernelOptimizer(Optimizer):
             if self._has_step:
                 batch.step_arrays.append(state["step"]._data)
             batch.extras.append(state)
+        if self._has_step:
+            for batch in plan.batches.values():
+                self._share_steps(batch)
         return plan
 
-    def _advance_steps(self, step_arrays: List[np.ndarray]) -> List[int]:
-        steps = []
+    @staticmethod
+    def _share_steps(batch: _Batch) -> None:
+        """Make the batch's ``step`` tensors 0-d views of one array, so one
+        in-place add advances them all (instead of one NumPy call each)."""
+        arrs = batch.step_arrays
+        dtypes = {a.dtype for a in arrs}
+        if len(dtypes) != 1:
+            return  # mixed float32/float64 counters (an old checkpoint): advanced one by one
+        shared = np.array([a[()] for a in arrs], dtype=dtypes.pop())
+        for i, state in enumerate(batch.extras):
+            view = shared[i, ...]  # 0-d view into shared
+            state["step"] = Tensor._make(view)
+        batch.step_arrays = [shared]
+
+    @staticmethod
+    def _advance_steps(step_arrays: List[np.ndarray]) -> List[int]:
+        """Add 1 to the step counters in place; the new counts as ints."""
+        steps: List[int] = []
         for a in step_arrays:
-            a += 1  # in place: the 0-d array is state["step"]'s storage
-            steps.append(int(a))
+            a += 1
+            steps += a.astype(np.int64).reshape(-1).tolist()
         return steps
 
     def _run_batch(self, fn: Callable, group: Dict[str, Any], batch: _Batch) -> None:
+        grads = [p._grad._data for p in batch.tensors]
         dtype = batch.params[0].dtype
-        grads = [_grad_array(p._grad, dtype) for p in batch.tensors]
+        if not all(g.dtype == dtype and g.flags.c_contiguous for g in grads):
+            grads = [_grad_array(p._grad, dtype) for p in batch.tensors]
         steps = self._advance_steps(batch.step_arrays) if self._has_step else None
         self._call(fn, group, batch.params, grads, batch.states, steps, batch.extras, batch.fresh)
         for p in batch.tensors:
