@@ -591,3 +591,62 @@ def test_step_counters_advance_only_for_parameters_with_gradients():
     (a * a).sum().backward()
     opt.step()
     assert opt.state[a]["step"].item() == 1
+
+
+# --------------------------------------------------------------------------
+# property: any shapes (empty ones too), any layout, any options
+# --------------------------------------------------------------------------
+
+try:
+    from hypothesis import given, strategies as st
+    from tinygrad_cn.testing.strategies import LAYOUTS, float_arrays, shapes, to_layout
+except ImportError:  # hypothesis is in the `test` extra
+    given = None
+
+
+if given is not None:
+    @st.composite
+    def _problems(draw):
+        name = draw(st.sampled_from(ALL))
+        lr, opts = CASES[name]
+        kw = {"lr": lr, **draw(st.sampled_from(opts))}
+        arrays = draw(st.lists(float_arrays(shape=shapes(max_dims=3, min_side=0, max_side=4)), min_size=1,
+                               max_size=3))
+        layouts = draw(st.lists(st.sampled_from(LAYOUTS), min_size=len(arrays), max_size=len(arrays)))
+        dtype = draw(st.sampled_from([np.float32, np.float64]))
+        return name, kw, [a.astype(dtype) for a in arrays], layouts
+
+    @given(_problems())
+    def test_layout_and_grouping_do_not_change_the_trajectory(problem):
+        """Parameters in any memory layout, in one group, follow the same
+        trajectory as C-contiguous copies each in an optimizer of its own."""
+        name, kw, arrays, layouts = problem
+        together = [tg.from_numpy(to_layout(a, lay)).requires_grad_() for a, lay in zip(arrays, layouts)]
+        alone = [tg.tensor(a.copy(), requires_grad=True) for a in arrays]
+        _steps_on(together, name, kw, nsteps=3)
+        for t in alone:
+            _steps_on([t], name, kw, nsteps=3)
+        for x, y in zip(together, alone):
+            tol = 1e-5 if x.dtype == tg.float32 else 1e-12
+            np.testing.assert_allclose(x.detach().numpy(), y.detach().numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "NAdam"])
+def test_trains_a_module(name):
+    """PyTorch-style training loop on an nn module: the loss drops."""
+    torch = tg  # the same code runs under `import torch`
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((64, 4)).astype(np.float32)
+    x, y = torch.tensor(xs), torch.tensor((xs[:, 0] - xs[:, 1] > 0).astype(np.int64))
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+    kw = {"lr": 0.1, "momentum": 0.9} if name == "SGD" else {"lr": 0.02}
+    opt = getattr(torch.optim, name)(model.parameters(), **kw)
+    losses = []
+    for _ in range(60):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
