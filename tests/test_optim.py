@@ -650,3 +650,20 @@ def test_trains_a_module(name):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.3 * losses[0]
+
+
+def test_resetting_the_state_dict_restarts_the_optimizer():
+    from collections import defaultdict
+    p = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    opt = optim.Adam([p], lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        (p * p).sum().backward()
+        opt.step()
+    opt.state = defaultdict(dict)  # a common way to reset an optimizer
+    opt.zero_grad()
+    (p * p).sum().backward()
+    before = p.detach().numpy().copy()
+    opt.step()
+    assert opt.state[p]["step"].item() == 1.0
+    np.testing.assert_allclose(before - p.detach().numpy(), [0.1, 0.1], rtol=1e-6)  # Adam's first step is lr

@@ -13,8 +13,11 @@ A subclass of ``_KernelOptimizer`` says which state arrays its kernel takes
 (``_array_keys``), how to create a parameter's state (``_init_state``) and
 how to call the kernel (``_call``). The per-group lists of arrays are
 built once and cached; they are rebuilt when the set of parameters with a
-gradient, a parameter's array, or an option that changes the state layout
-changes, and after ``load_state_dict`` / ``add_param_group``.
+gradient, a parameter's array, an option that changes the state layout or
+the ``state`` dict itself changes, and after ``load_state_dict`` /
+``add_param_group``. (Replacing one entry of a parameter's state with
+another tensor, ``opt.state[p]["exp_avg"] = t``, is not noticed; update the
+tensor in place instead, as torch's own code does.)
 """
 from __future__ import annotations
 
@@ -165,10 +168,11 @@ class _KernelOptimizer(Optimizer):
             return
         keys = self._array_keys(group)
         use_kernel = self._use_kernel(group)
-        options = (tuple(keys), use_kernel, bool(group.get("fused")))
+        options = (tuple(keys), use_kernel, bool(group.get("fused")), id(self.state))
         plans = self.__dict__.setdefault("_plans", {})
         plan = plans.get(id(group))
-        # the plan holds while the same tensors (with the same arrays) have gradients
+        # the plan holds while the same tensors (with the same arrays) have gradients, the
+        # options that shape the state stay, and ``self.state`` is the same dict
         if (plan is None or plan.key != options or len(plan.tensors) != len(with_grad)
                 or not all(map(is_, plan.tensors, with_grad))
                 or not all(map(is_, plan.datas, [p._data for p in with_grad]))):
