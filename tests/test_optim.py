@@ -667,3 +667,61 @@ def test_resetting_the_state_dict_restarts_the_optimizer():
     opt.step()
     assert opt.state[p]["step"].item() == 1.0
     np.testing.assert_allclose(before - p.detach().numpy(), [0.1, 0.1], rtol=1e-6)  # Adam's first step is lr
+
+
+def test_hooks():
+    from tinygrad_cn.optim.optimizer import register_optimizer_step_post_hook
+    p = tg.tensor([1.0], requires_grad=True)
+    opt = optim.SGD([p], lr=0.5)
+    calls = []
+
+    def pre(o, args, kwargs):
+        calls.append("pre")
+        return (), {"closure": lambda: calls.append("closure") or 7.0}  # pre hooks may replace the arguments
+
+    h_pre = opt.register_step_pre_hook(pre)
+    opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
+    h_glob = register_optimizer_step_post_hook(lambda o, a, k: calls.append("global post"))
+    try:
+        (p * 1.0).sum().backward()
+        assert opt.step() == 7.0
+    finally:
+        h_glob.remove()
+    assert calls == ["pre", "closure", "post", "global post"]
+    h_pre.remove()
+    calls.clear()
+    opt.step()
+    assert calls == ["post"]
+
+    opt.register_state_dict_post_hook(lambda o, sd: {**sd, "extra": 1})
+    assert opt.state_dict()["extra"] == 1
+    seen = []
+    opt.register_load_state_dict_pre_hook(lambda o, sd: seen.append(sorted(sd)))
+    opt.register_load_state_dict_post_hook(lambda o: seen.append("loaded"))
+    opt.load_state_dict(opt.state_dict())
+    assert seen == [["extra", "param_groups", "state"], "loaded"]
+
+
+def test_custom_optimizer_subclass_torch_style():
+    """An optimizer written the torch way on the base class: p.grad, self.state[p], no_grad, hooks."""
+    class SignSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.1):
+            super().__init__(params, dict(lr=lr))
+
+        @tg.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self.state[p]["n"] = self.state[p].get("n", 0) + 1
+                    p.add_(p.grad.sign(), alpha=-group["lr"])
+
+    p = tg.tensor([1.0, -2.0], requires_grad=True)
+    opt = SignSGD([p])
+    posts = []
+    opt.register_step_post_hook(lambda o, a, k: posts.append(1))
+    (p * p).sum().backward()
+    opt.step()
+    assert p.detach().numpy().tolist() == pytest.approx([0.9, -1.9]) and posts == [1]
+    assert opt.state_dict()["state"] == {0: {"n": 1}}
