@@ -725,3 +725,30 @@ def test_custom_optimizer_subclass_torch_style():
     opt.step()
     assert p.detach().numpy().tolist() == pytest.approx([0.9, -1.9]) and posts == [1]
     assert opt.state_dict()["state"] == {0: {"n": 1}}
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD", "LBFGS"])
+def test_live_tensor_count_stays_flat(name):
+    """No tensors pile up over training steps (cached plans, state, LBFGS history)."""
+    import gc
+
+    def live():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, tg.Tensor))
+
+    w = tg.tensor(np.linspace(-1, 1, 6), requires_grad=True)
+    kw = {"history_size": 3, "max_iter": 2} if name == "LBFGS" else {"lr": 0.01}
+    opt = getattr(optim, name)([w], **kw)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((w - 0.5) ** 2).sum()
+        loss.backward()
+        return loss
+
+    counts = []
+    for step in range(60):
+        opt.step(closure)
+        if step in (20, 59):
+            counts.append(live())
+    assert counts[1] <= counts[0]
