@@ -549,7 +549,7 @@ def test_lbfgs_without_line_search_descends():
         optim.LBFGS([x], line_search_fn="armijo").step(closure)
 
 
-@pytest.mark.parametrize("fused,expect", [(None, "kernel"), (True, "kernel"), (False, "numpy")])
+@pytest.mark.parametrize("fused,expect", [(None, "kernel"), (True, "kernel"), (False, "numpy"), ("foreach", "kernel")])
 def test_fused_switch_selects_the_implementation(monkeypatch, fused, expect):
     """One kernel call per step for the whole group by default; the NumPy
     reference with fused=False."""
@@ -560,7 +560,7 @@ def test_fused_switch_selects_the_implementation(monkeypatch, fused, expect):
         monkeypatch.setattr(mod, "adam_step", lambda *a, _real=real, _tag=tag, **k: (calls.append((_tag, len(a[0]))),
                                                                                       _real(*a, **k))[1])
     ps = [tg.zeros(3, requires_grad=True), tg.zeros(2, 2, requires_grad=True), tg.zeros(1, requires_grad=True)]
-    opt = optim.Adam(ps, fused=fused)
+    opt = optim.Adam(ps, foreach=True) if fused == "foreach" else optim.Adam(ps, fused=fused)
     for _ in range(2):
         sum(p.sum() for p in ps).backward()
         opt.step()
