@@ -274,3 +274,18 @@ def test_groups_and_intermittent_gradients_match_torch(name, group_kw):
         return out
 
     _compare(run(tg), run(torch), 1e-6)
+
+
+@pytest.mark.parametrize("name", ALL + ["LBFGS"])
+def test_constructor_signature_matches_torch(name):
+    """Same argument names, kinds, order and defaults (our only extra is
+    ``fused`` on the optimizers torch cannot fuse)."""
+    import inspect
+
+    def sig(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    ours, theirs = sig(getattr(tg.optim, name)), sig(getattr(torch.optim, name))
+    if "fused" not in [p[0] for p in theirs]:
+        ours = [p for p in ours if p[0] != "fused"]
+    assert ours == theirs
