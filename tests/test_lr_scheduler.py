@@ -6,8 +6,10 @@ number of steps) and driven three ways:
 * against closed-form formulas written here (no torch needed): the spec of
   each schedule, independent of the implementation's recursive form;
 * against torch's own scheduler (the oracle, skipped without torch): every
-  lr, every cycled momentum and ``get_last_lr()`` equal to 1e-12, which holds
-  only if the chainable-versus-closed-form choices are torch's;
+  lr, every cycled momentum and ``get_last_lr()`` equal bit for bit (stricter
+  than 1e-12, and needed: the chainable and closed forms of CosineAnnealingLR
+  or ExponentialLR already differ in the last bit on most steps, so only
+  exact equality shows that each scheduler makes torch's choice);
 * through ``state_dict()`` / ``load_state_dict()``: a fresh scheduler loaded
   mid-run continues the sequence exactly.
 
@@ -303,8 +305,8 @@ def test_lr_sequence_matches_torch(name):
     torch_lib = _torch_lib()
     case, opt, sched = build(_tg_lib(), name)
     _, t_opt, t_sched = build(torch_lib, name)
-    assert_traces_close(run(case, opt, sched, case.steps), run(case, t_opt, t_sched, case.steps))
-    assert sched.last_epoch == t_sched.last_epoch
+    assert run(case, opt, sched, case.steps) == run(case, t_opt, t_sched, case.steps)
+    assert getattr(sched, "last_epoch", None) == getattr(t_sched, "last_epoch", None)
     for g, tg in zip(opt.param_groups, t_opt.param_groups):
         for key in ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"):
             assert (key in g) == (key in tg), key
@@ -323,15 +325,22 @@ def test_state_dict_keys_match_torch(name):
 @pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
                                   "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "LambdaLR"])
 def test_step_with_epoch_uses_torchs_closed_form(name):
-    """The deprecated ``step(epoch)`` jumps (closed form where torch has one) and warns."""
+    """The deprecated ``step(epoch)`` jumps (closed form where torch has one) and warns.
+
+    CosineAnnealingWarmRestarts is the exception: an epoch argument (even a
+    fractional one) is its documented use, so it does not warn.
+    """
     torch_lib = _torch_lib()
     got, want = [], []
     for lib, out in ((_tg_lib(), got), (torch_lib, want)):
         _, opt, sched = build(lib, name)
         for epoch in (3, 4, 11, 7, 25, 26):
             opt.step()
-            with pytest.warns(UserWarning, match="The epoch parameter in `scheduler.step\\(\\)`"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 sched.step(epoch)
+            deprecated = any("The epoch parameter in `scheduler.step()`" in str(w.message) for w in caught)
+            assert deprecated == (name != "CosineAnnealingWarmRestarts")
             out.append(snapshot(opt, sched))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's own epoch warning is not under test here
