@@ -40,12 +40,14 @@ GROUP_LRS = (0.1, 0.03)  # two param groups, so per-group lists are exercised
 # the two libraries behind one interface
 # ---------------------------------------------------------------------------
 def _tg_lib():
-    return types.SimpleNamespace(optim=optim, sched=lr_scheduler, zeros=tinygrad_cn.zeros)
+    return types.SimpleNamespace(optim=optim, sched=lr_scheduler, zeros=tinygrad_cn.zeros, tensor=tinygrad_cn.tensor,
+                                 float64=tinygrad_cn.float64)
 
 
 def _torch_lib():
     torch = pytest.importorskip("torch")
-    return types.SimpleNamespace(optim=torch.optim, sched=torch.optim.lr_scheduler, zeros=torch.zeros)
+    return types.SimpleNamespace(optim=torch.optim, sched=torch.optim.lr_scheduler, zeros=torch.zeros,
+                                 tensor=torch.tensor, float64=torch.float64)
 
 
 def make_optimizer(lib, kind: str = "sgd", lrs=GROUP_LRS):
@@ -531,6 +533,32 @@ def test_sequential_lr_restarts_each_scheduler_at_its_milestone():
         lrs.append(sched.get_last_lr()[0])
     assert lrs == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 0.1, 0.1], rel=1e-15)
     assert sched.last_epoch == 6 and decay.last_epoch == 3
+
+
+def _tensor_lr_run(lib, tensor_lr: bool):
+    """Cosine then exponential decay, chained, on a group whose lr is (optionally) a 0-d float64 tensor."""
+    opt = make_optimizer(lib, lrs=(0.1,))
+    lr = lib.tensor(0.1, dtype=lib.float64) if tensor_lr else 0.1
+    opt.param_groups[0]["lr"] = lr
+    sched = lib.sched.ChainedScheduler([lib.sched.CosineAnnealingLR(opt, T_max=10, eta_min=0.001),
+                                        lib.sched.ExponentialLR(opt, gamma=0.9)])
+    trace = []
+    for _ in range(30):
+        opt.step()
+        sched.step()
+        last = sched.get_last_lr()[0]
+        if tensor_lr:  # written in place, never replaced; get_last_lr() hands out copies
+            assert opt.param_groups[0]["lr"] is lr and last is not lr
+        trace.append((float(opt.param_groups[0]["lr"]), float(last)))
+    return trace
+
+
+def test_tensor_lr_is_updated_in_place_with_the_float_sequence():
+    assert _tensor_lr_run(_tg_lib(), True) == _tensor_lr_run(_tg_lib(), False)
+
+
+def test_tensor_lr_matches_torch():
+    assert _tensor_lr_run(_tg_lib(), True) == _tensor_lr_run(_torch_lib(), True)
 
 
 def test_step_before_optimizer_step_warns():
