@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import re
 import types
 import warnings
 from dataclasses import dataclass
@@ -688,6 +689,22 @@ def test_bad_argument_messages_match_torch(name):
     with pytest.raises(exc) as theirs:
         make(torch_lib.sched, make_optimizer(torch_lib))
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("lib_name", ["tinygrad_cn", "torch"])
+def test_cycling_momentum_needs_an_optimizer_with_momentum_or_betas(lib_name):
+    lib = _tg_lib() if lib_name == "tinygrad_cn" else _torch_lib()
+    message = "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+    for make in (lambda o: lib.sched.CyclicLR(o, base_lr=0.01, max_lr=0.1),
+                 lambda o: lib.sched.OneCycleLR(o, max_lr=0.1, total_steps=10)):
+        opt = lib.optim.Adagrad([lib.zeros(2, requires_grad=True)], lr=0.1)
+        with pytest.raises(ValueError, match=re.escape(message)):
+            make(opt)
+    opt = lib.optim.Adagrad([lib.zeros(2, requires_grad=True)], lr=0.1)
+    sched = lib.sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2, cycle_momentum=False)
+    opt.step()
+    sched.step()
+    assert sched.get_last_lr() == pytest.approx([0.055])
 
 
 def test_resume_without_initial_lr_raises_key_error():

@@ -286,8 +286,9 @@ class _LRScheduler(LRScheduler):
 
     Example::
 
-        >>> issubclass(StepLR, _LRScheduler)   # only subclasses of the alias itself are
-        False
+        >>> class KeepLR(_LRScheduler):   # code written against torch 1.x still runs
+        ...     def get_lr(self):
+        ...         return self.base_lrs
     """
 
 
