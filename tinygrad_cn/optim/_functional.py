@@ -105,6 +105,24 @@ class _KernelOptimizer(Optimizer):
     def _new_step(self, group: Dict[str, Any]) -> Tensor:
         return _scalar(0.0, _get_scalar_dtype(is_fused=bool(group.get("fused"))))
 
+    def _ensure_step(self, group: Dict[str, Any], state: Dict[str, Any]) -> bool:
+        """Create state["step"] (torch's 0-d float tensor) if missing; a
+        plain number from an old checkpoint becomes a tensor, as torch does."""
+        step = state.get("step")
+        if step is None:
+            state["step"] = self._new_step(group)
+            return True
+        if not isinstance(step, Tensor):
+            state["step"] = _scalar(float(step), _get_scalar_dtype(is_fused=bool(group.get("fused"))))
+        return False
+
+    def _ensure(self, state: Dict[str, Any], key: str, p: Tensor, fill: float = 0.0) -> bool:
+        """Create the state array ``key`` (``zeros_like(p)`` or filled) if missing."""
+        if state.get(key) is None:
+            state[key] = self._zeros(p, fill)
+            return True
+        return False
+
     @staticmethod
     def _zeros(p: Tensor, fill: float = 0.0) -> Tensor:
         return Tensor._make(np.full(p._data.shape, fill, dtype=p._data.dtype))
@@ -128,6 +146,10 @@ class _KernelOptimizer(Optimizer):
             self._step_group(group)
         return loss
 
+    def _step_fn(self, use_kernel: bool) -> Callable:
+        """The fused kernel, or its NumPy reference (torch's single-tensor formulas)."""
+        return getattr(K if use_kernel else R, self._kernel)
+
     def _use_kernel(self, group: Dict[str, Any]) -> bool:
         fused = group.get("fused")
         if fused is None:
@@ -147,8 +169,7 @@ class _KernelOptimizer(Optimizer):
         if plan is None or plan.key != plan_key:
             plan = self._make_plan(group, with_grad, keys, plan_key)
             plans[id(group)] = plan
-        fns = K if use_kernel else R
-        fn = getattr(fns, self._kernel)
+        fn = self._step_fn(use_kernel)
         for batch in plan.batches.values():
             self._run_batch(fn, group, batch)
         for p, fresh in plan.slow:
@@ -212,7 +233,7 @@ class _KernelOptimizer(Optimizer):
         gw = np.array(p._grad._data, dtype=wd, order="C")
         sts = [[np.array(state[k]._data, dtype=wd, order="C")] if k is not None else None for k in keys]
         steps = self._advance_steps([state["step"]._data]) if self._has_step else None
-        self._call(getattr(R, self._kernel), group, [pw], [gw], sts, steps, [state], fresh)
+        self._call(self._step_fn(False), group, [pw], [gw], sts, steps, [state], fresh)
         arr[...] = pw
         for k, st in zip(keys, sts):
             if k is not None:
