@@ -719,3 +719,57 @@ def test_schedulers_must_share_the_optimizer():
         lr_scheduler.ChainedScheduler([s1, s2])
     with pytest.raises(ValueError, match="SequentialLR expects all schedulers to belong to the same optimizer"):
         lr_scheduler.SequentialLR(o1, [s1, s2], milestones=[2])
+
+
+# ---------------------------------------------------------------------------
+# 7. random configurations against torch (hypothesis; profiles in conftest.py)
+# ---------------------------------------------------------------------------
+try:
+    from hypothesis import given
+    from hypothesis import strategies as st
+except ImportError:  # the `test` extra installs it
+    def given(*_a, **_k):
+        return lambda f: pytest.mark.skip(reason="hypothesis not installed")(lambda *a, **k: None)
+
+    st = None
+
+
+def _draw_config(data):
+    """A scheduler constructor with drawn arguments and the number of steps to run it."""
+    draw = data.draw
+    fraction = st.floats(0.05, 0.95)
+    kind = draw(st.sampled_from(["OneCycleLR", "CyclicLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+                                 "PolynomialLR", "LinearLR", "MultiStepLR"]), label="scheduler")
+    if kind == "OneCycleLR":
+        total = draw(st.integers(4, 40), label="total_steps")
+        kw = dict(max_lr=draw(st.floats(0.01, 2.0)), total_steps=total, pct_start=draw(st.floats(0.2, 0.45)),
+                  anneal_strategy=draw(st.sampled_from(["cos", "linear"])), three_phase=draw(st.booleans()),
+                  div_factor=draw(st.floats(2.0, 50.0)))
+        return kind, kw, total
+    if kind == "CyclicLR":
+        kw = dict(base_lr=draw(st.floats(1e-4, 0.01)), max_lr=draw(st.floats(0.02, 1.0)),
+                  step_size_up=draw(st.integers(1, 8)), step_size_down=draw(st.none() | st.integers(1, 8)),
+                  mode=draw(st.sampled_from(["triangular", "triangular2", "exp_range"])), gamma=draw(fraction))
+    elif kind == "CosineAnnealingLR":
+        kw = dict(T_max=draw(st.integers(1, 15)), eta_min=draw(st.floats(0.0, 0.01)))
+    elif kind == "CosineAnnealingWarmRestarts":
+        kw = dict(T_0=draw(st.integers(1, 8)), T_mult=draw(st.integers(1, 3)), eta_min=draw(st.floats(0.0, 0.01)))
+    elif kind == "PolynomialLR":
+        kw = dict(total_iters=draw(st.integers(1, 20)), power=draw(st.floats(0.5, 3.0)))
+    elif kind == "LinearLR":
+        kw = dict(start_factor=draw(fraction), end_factor=draw(fraction), total_iters=draw(st.integers(1, 20)))
+    else:
+        kw = dict(milestones=draw(st.lists(st.integers(1, 30), max_size=5)), gamma=draw(fraction))
+    return kind, kw, 35
+
+
+@given(data=st.data() if st is not None else None)
+def test_random_configurations_match_torch_bit_for_bit(data):
+    torch_lib = _torch_lib()
+    kind, kw, steps = _draw_config(data)
+    traces = []
+    for lib in (_tg_lib(), torch_lib):
+        opt = make_optimizer(lib)
+        sched = getattr(lib.sched, kind)(opt, **kw)
+        traces.append(run(CASES["StepLR"], opt, sched, steps))  # StepLR's case: plain sched.step()
+    assert traces[0] == traces[1]
