@@ -236,3 +236,48 @@ def test_nll_loss_of_log_softmax_equals_cross_entropy():
     x = _leaf(rng.standard_normal((7, 4)))
     t = tg.tensor(rng.integers(0, 4, 7))
     assert_close(F.nll_loss(F.log_softmax(x, 1), t), F.cross_entropy(x, t), rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------
+# in-place forms: the kernel writes into its input when nothing is recorded
+# --------------------------------------------------------------------------
+
+INPLACE = [("elu", lambda t: F.elu(t, 0.5, inplace=True), lambda t: F.elu(t, 0.5)),
+           ("leaky_relu", lambda t: F.leaky_relu(t, 0.2, inplace=True), lambda t: F.leaky_relu(t, 0.2)),
+           ("hardtanh", lambda t: F.hardtanh(t, -0.5, 2.0, inplace=True), lambda t: F.hardtanh(t, -0.5, 2.0)),
+           ("silu", lambda t: F.silu(t, inplace=True), F.silu),
+           ("relu", lambda t: F.relu(t, inplace=True), F.relu),
+           ("relu", lambda t: t.relu_(), lambda t: t.relu()),
+           ("sigmoid", lambda t: t.sigmoid_(), lambda t: t.sigmoid()),
+           ("tanh", lambda t: t.tanh_(), lambda t: t.tanh()),
+           ("exp", lambda t: t.exp_(), lambda t: t.exp())]
+
+
+@pytest.mark.parametrize("kernel,inplace,outofplace", INPLACE, ids=[f"{k}-{i}" for i, (k, _, _) in enumerate(INPLACE)])
+def test_unrecorded_inplace_activation_writes_through_the_kernel(monkeypatch, kernel, inplace, outofplace):
+    from tinygrad_cn._C import kernels as K
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((4, 33)).astype(np.float32))
+    want = outofplace(x.clone())
+    calls = []
+    real = getattr(K, kernel)
+    monkeypatch.setattr(K, kernel, lambda a, out=None, **kw: calls.append(out is a) or real(a, out=out, **kw))
+    view = x[1:]
+    version = x._version
+    assert inplace(x) is x
+    assert calls == [True]  # one kernel call, into x's own memory
+    assert x._version == version + 1
+    np.testing.assert_array_equal(x.numpy(), want.numpy())
+    np.testing.assert_array_equal(view.numpy(), want.numpy()[1:])  # views see the write
+
+
+def test_recorded_inplace_activation_still_differentiates():
+    w = tg.randn(5, 6, dtype=tg.float64, requires_grad=True)
+    h = w * 2
+    F.elu(h, 0.7, inplace=True)
+    h.relu_()
+    h.sum().backward()
+    wd = w.detach().numpy() * 2
+    e = np.where(wd > 0, 1.0, 0.7 * np.exp(wd))  # d elu / d h
+    alive = np.where(wd > 0, wd, 0.7 * np.expm1(wd)) > 0  # relu of the elu
+    np.testing.assert_allclose(w.grad.numpy(), 2 * e * alive)

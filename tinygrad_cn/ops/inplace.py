@@ -277,10 +277,30 @@ def _arith_fast(self: Tensor, name: str, args, kwargs) -> bool:
     return True
 
 
+# Tensor methods whose compiled kernel (same name) can write into its input
+_KERNEL_UNARY = ("relu", "sigmoid", "tanh", "exp", "log")
+
+
+def kernel_inplace(self: Tensor, kernel: str, **params) -> bool:
+    """``nn.ReLU(inplace=True)`` and friends with nothing to record: the
+    kernel writes into self's memory (``out=`` its input), one pass instead
+    of a result plus the commit copy. False when the general path must run
+    (a graph to record, or memory that is not a plain float array)."""
+    d = self._data
+    if (STATE.enabled and self._requires_grad) or d.dtype not in _AXPY_DTYPES or not d.flags.c_contiguous or \
+            not d.flags.writeable or not d.flags.aligned:
+        return False
+    getattr(K, kernel)(d, out=d, **params)
+    self._vc[0] += 1
+    return True
+
+
 def _make_inplace(name: str):
     def op(self, *args, **kwargs):
         if name in _ARITH_UFUNCS and not (STATE.enabled and self._requires_grad) and \
                 _arith_fast(self, name, args, kwargs):
+            return self
+        if name in _KERNEL_UNARY and not args and not kwargs and kernel_inplace(self, name):
             return self
         if name in _SHAPE_CHANGING:
             return _reshape_inplace(self, getattr(Tensor, name), *args, **kwargs)
