@@ -45,18 +45,21 @@ _NODE_STYLE = {
 class Digraph:
     """DOT text of a graph, renderable when Graphviz is installed.
 
-    ``str(d)`` and ``d.source`` give the text; ``d.render(path, format="png")``
-    writes ``path + ".png"`` through Graphviz (as ``graphviz.Digraph.render``)
-    and returns the written file's path.
+    ``nodes`` are ``(id, label, kind)`` with kind ``"op"``, ``"leaf"`` or
+    ``"output"``; ``edges`` are ``(from_id, to_id)`` in the direction the forward
+    pass ran. ``str(d)`` and ``d.source`` give the DOT text;
+    ``d.render(path, format="png")`` writes ``path + ".png"`` through Graphviz (as
+    ``graphviz.Digraph.render``) and returns the written file's path;
+    ``d.plot()`` draws it with matplotlib instead, needing no Graphviz.
 
     Example::
 
-        >>> d = Digraph(["a [label=x]"], ["a -> b"])
-        >>> d.source.splitlines()[0]
-        'digraph {'
+        >>> d = Digraph([("a", "x", "leaf"), ("b", "ExpBackward0", "op")], [("a", "b")])
+        >>> "a -> b" in d.source and sorted(d.layers().items())
+        [('a', 1), ('b', 0)]
     """
 
-    def __init__(self, nodes: List[str], edges: List[str]):
+    def __init__(self, nodes: List[Tuple[str, str, str]], edges: List[Tuple[str, str]]):
         self.nodes = nodes
         self.edges = edges
 
@@ -64,8 +67,9 @@ class Digraph:
     def source(self) -> str:
         lines = ["digraph {", '\tgraph [rankdir=BT, fontname="monospace"]',
                  '\tnode [fontname="monospace", fontsize=10]']
-        lines += ["\t" + n for n in self.nodes] + ["\t" + e for e in self.edges] + ["}"]
-        return "\n".join(lines) + "\n"
+        lines += [f"\t{nid} [label={_quote(label)}, {_NODE_STYLE[kind]}]" for nid, label, kind in self.nodes]
+        lines += [f"\t{a} -> {b}" for a, b in self.edges]
+        return "\n".join(lines + ["}"]) + "\n"
 
     def __str__(self) -> str:
         return self.source
@@ -91,6 +95,49 @@ class Digraph:
         with open(filename, "w", encoding="utf-8") as f:
             f.write(self.source)
         return filename
+
+    def layers(self) -> Dict[str, int]:
+        """Each node's rank: the longest path from it to a sink (the output is 0, inputs highest)."""
+        out_edges: Dict[str, List[str]] = {nid: [] for nid, _, _ in self.nodes}
+        indeg = {nid: 0 for nid in out_edges}
+        for a, b in self.edges:
+            out_edges[a].append(b)
+            indeg[b] += 1
+        # Kahn's order from the inputs, then ranks in reverse: iterative, so deep graphs are fine
+        order, ready = [], [n for n, d in indeg.items() if d == 0]
+        while ready:
+            n = ready.pop()
+            order.append(n)
+            for m in out_edges[n]:
+                indeg[m] -= 1
+                if indeg[m] == 0:
+                    ready.append(m)
+        rank: Dict[str, int] = {}
+        for n in reversed(order):
+            rank[n] = max((rank[m] + 1 for m in out_edges[n]), default=0)
+        return rank
+
+    def plot(self, ax=None, fontsize: float = 7):
+        """Draw the graph with matplotlib (inputs at the top, the output at the bottom); returns the axes."""
+        import matplotlib.pyplot as plt
+        rank = self.layers()
+        rows: Dict[int, List[str]] = {}
+        for nid, _, _ in self.nodes:
+            rows.setdefault(rank[nid], []).append(nid)
+        depth = max(rows) + 1
+        if ax is None:
+            width = max(len(r) for r in rows.values())
+            _, ax = plt.subplots(figsize=(max(4.0, 1.8 * width), max(3.0, 0.9 * depth)))
+        pos = {nid: ((i + 1) / (len(row) + 1), (r + 0.5) / depth) for r, row in rows.items()
+               for i, nid in enumerate(row)}
+        colours = {"op": "lightgrey", "leaf": "lightblue", "output": "#caff70"}
+        for a, b in self.edges:
+            ax.annotate("", xy=pos[b], xytext=pos[a], arrowprops=dict(arrowstyle="->", color="0.4", lw=0.8))
+        for nid, label, kind in self.nodes:
+            ax.text(*pos[nid], label, ha="center", va="center", fontsize=fontsize, family="monospace",
+                    bbox=dict(boxstyle="round,pad=0.3", fc=colours[kind], ec="0.3", lw=0.6))
+        ax.set_axis_off()
+        return ax
 
 
 def _graphviz_source(text: str):
@@ -181,7 +228,7 @@ def draw_graph(tensor, params: Optional[Mapping[str, object]] = None, show_grads
     out_label = f"output\n{_shape(tensor.shape)}"
     if root is None:
         text = _leaf_label(tensor, names, show_grads) if tensor.requires_grad else out_label
-        return Digraph([f"out [label={_quote(text)}, {_NODE_STYLE['output']}]"], [])
+        return Digraph([("out", text, "output")], [])
     order, shapes = _walk(root)
     shapes[id(root)] = tuple(tensor.shape)
     ids = {id(n): f"n{i}" for i, n in enumerate(order)}
@@ -189,17 +236,17 @@ def draw_graph(tensor, params: Optional[Mapping[str, object]] = None, show_grads
     for node in order:
         nid = ids[id(node)]
         if isinstance(node, AccumulateGrad):
-            label, style = _leaf_label(node.variable, names, show_grads), _NODE_STYLE["leaf"]
+            label, kind = _leaf_label(node.variable, names, show_grads), "leaf"
         else:
             shape = shapes.get(id(node))
             label = node.name() + ("\n" + _shape(shape) if shape is not None else "")
-            style = _NODE_STYLE["op"]
+            kind = "op"
             for child, _ in node.next_functions:
                 if child is not None:
-                    edges.append(f"{ids[id(child)]} -> {nid}")
-        nodes.append(f"{nid} [label={_quote(label)}, {style}]")
-    nodes.append(f"out [label={_quote(out_label)}, {_NODE_STYLE['output']}]")
-    edges.append(f"{ids[id(root)]} -> out")
+                    edges.append((ids[id(child)], nid))
+        nodes.append((nid, label, kind))
+    nodes.append(("out", out_label, "output"))
+    edges.append((ids[id(root)], "out"))
     return Digraph(nodes, edges)
 
 
