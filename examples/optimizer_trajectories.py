@@ -98,7 +98,7 @@ def contour_panels(problem: str, steps: int, outdir: str) -> Tuple[str, Dict[str
     axes.flat[-1].set_axis_off()
     title = "0.1·x1² + 2·x2²" if problem == "bowl" else "Rosenbrock (1−x1)² + 100(x2−x1²)²"
     fig.suptitle(f"{title}: {steps} steps from {start}", fontsize=10)
-    return save_figure(fig, outdir, f"trajectories_{problem}.png"), final
+    return save_figure(fig, outdir, f"trajectories_{problem}.png", dpi=80), final
 
 
 def lr_sweep(steps: int, outdir: str) -> Tuple[str, Dict[str, Dict[float, float]]]:
