@@ -184,3 +184,25 @@ def test_committed_thumbnails_are_small_pngs(name):
     with open(path, "rb") as f:
         assert f.read(8) == PNG_MAGIC
     assert os.path.getsize(path) < 100_000
+
+
+def test_api_coverage_table():
+    """tools/api_coverage.py counts torch's names we have, and lists the rest."""
+    pytest.importorskip("torch")
+    tools = os.path.join(os.path.dirname(EXAMPLES), "tools")
+    sys.path.insert(0, tools)
+    try:
+        api_coverage = importlib.import_module("api_coverage")
+    finally:
+        sys.path.remove(tools)
+    rows = {r["torch"]: r for r in api_coverage.coverage()}
+    assert set(rows) == {t for t, _ in api_coverage.NAMESPACES} | {"torch.Tensor methods"}
+    for r in rows.values():
+        assert set(r["have"]) | set(r["missing"]) == set(r["names"])
+        assert not set(r["have"]) & set(r["missing"])
+    assert {"tensor", "randn", "no_grad", "Tensor"} <= set(rows["torch"]["have"])
+    assert "Linear" in rows["torch.nn"]["have"] and "Any" not in rows["torch.optim.lr_scheduler"]["names"]
+    assert "backward" in rows["torch.Tensor methods"]["have"]
+    text = api_coverage.markdown(list(rows.values()))
+    n, h = len(rows["torch.nn"]["names"]), len(rows["torch.nn"]["have"])
+    assert f"| `torch.nn` | {n} | {h} | {100 * h / n:.0f}% |" in text
