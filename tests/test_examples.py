@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -206,3 +207,40 @@ def test_api_coverage_table():
     text = api_coverage.markdown(list(rows.values()))
     n, h = len(rows["torch.nn"]["names"]), len(rows["torch.nn"]["have"])
     assert f"| `torch.nn` | {n} | {h} | {100 * h / n:.0f}% |" in text
+
+
+# --------------------------------------------------------------------------
+# The READMEs: their code runs, the two languages agree, the pictures exist
+# --------------------------------------------------------------------------
+ROOT = os.path.dirname(EXAMPLES)
+
+
+def _readme(name: str) -> str:
+    with open(os.path.join(ROOT, name), encoding="utf-8") as f:
+        return f.read()
+
+
+def _code_blocks(text: str) -> list:
+    return re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
+
+
+def test_readmes_link_each_other_and_share_their_code():
+    en, zh = _readme("README.md"), _readme("README.zh-CN.md")
+    assert "(README.zh-CN.md)" in en.split("\n## ")[0] and "(README.md)" in zh.split("\n## ")[0]
+    assert _code_blocks(en) == _code_blocks(zh)
+    assert _code_blocks(en)[0] == ('pip install ".[examples]" && python examples/train_digits.py\n'
+                                   'pip install ".[test]" && python -m pytest\n')
+    for text in (en, zh):
+        for src in re.findall(r'<img src="([^"]+)"', text):
+            assert os.path.exists(os.path.join(ROOT, src)), src
+        assert "<!-- api-coverage:start -->" in text and "<!-- api-coverage:end -->" in text
+
+
+def test_readme_twenty_line_example_runs(tmp_path, monkeypatch, capsys):
+    block = next(b for b in _code_blocks(_readme("README.md")) if "load_digits" in b and "DataLoader" in b)
+    assert len(block.strip().splitlines()) <= 22
+    monkeypatch.chdir(tmp_path)  # it saves digits.pt in the working directory
+    exec(compile(block, "README.md", "exec"), {})
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", capsys.readouterr().out).group(1))
+    assert accuracy >= 90
+    assert (tmp_path / "digits.pt").exists()
