@@ -37,7 +37,7 @@ def progress(iterable: Iterable, desc: str, total: Optional[int] = None, enable:
     if enable:
         try:
             from tqdm import tqdm
-            return tqdm(iterable, desc=desc, total=total, leave=False, file=sys.stdout)
+            return tqdm(iterable, desc=desc, total=total, leave=False, file=sys.stdout, disable=None)  # None: off when not a terminal
         except ImportError:
             pass
     return iterable
