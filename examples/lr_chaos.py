@@ -23,7 +23,7 @@ soon as the rate drops below the stability bound.
 
 Run::
 
-    python examples/lr_chaos.py          # a few seconds
+    python examples/lr_chaos.py          # about 10 s
     python examples/lr_chaos.py --quick
 
 Figures: ``figures/lr_bifurcation.png``, ``figures/lr_too_large.png``.
@@ -39,7 +39,6 @@ import numpy as np
 import tinygrad_cn as torch
 import tinygrad_cn.nn as nn
 import tinygrad_cn.nn.functional as F
-import tinygrad_cn.optim.lr_scheduler  # noqa: F401
 from tinygrad_cn.datasets import load_digits
 from tinygrad_cn.optim.lr_scheduler import ExponentialLR
 

@@ -17,7 +17,7 @@ oscillates or diverges.
 
 Run::
 
-    python examples/optimizer_trajectories.py           # a few seconds
+    python examples/optimizer_trajectories.py           # about 20 s
     python examples/optimizer_trajectories.py --quick
 
 Figures: ``figures/trajectories_bowl.png``, ``figures/trajectories_rosenbrock.png``,

@@ -15,7 +15,7 @@ it saw; it does not learn "sine".
 
 Run::
 
-    python examples/sine_regression.py           # 20,000 steps, a few seconds
+    python examples/sine_regression.py           # 20,000 steps, 10-20 s
     python examples/sine_regression.py --quick   # 3,000 steps
 
 Figures: ``figures/sine_regression.png`` (loss curve, fit and extrapolation).
@@ -31,7 +31,6 @@ import numpy as np
 
 import tinygrad_cn as torch
 import tinygrad_cn.nn as nn
-import tinygrad_cn.optim.lr_scheduler  # noqa: F401  (makes torch.optim.lr_scheduler available)
 from tinygrad_cn.optim.lr_scheduler import StepLR
 
 

@@ -12,7 +12,7 @@ checkpoint saved with ``torch.save(model.state_dict(), path)`` and loaded back.
 
 Run::
 
-    python examples/train_digits.py            # about 15 s on 2 cores
+    python examples/train_digits.py            # about 10 s on 2 cores
     python examples/train_digits.py --quick    # fewer epochs
 
 It prints a progress bar per epoch (tqdm, when installed), the test accuracy

@@ -18,14 +18,13 @@ the net with BatchNorm trains faster than the one without.
 
 Run::
 
-    python examples/weight_init_histograms.py          # about 10 s
+    python examples/weight_init_histograms.py          # under 10 s
     python examples/weight_init_histograms.py --quick
 
 Figures: ``figures/init_histograms.png``, ``figures/batchnorm.png``.
 """
 from __future__ import annotations
 
-import math
 from typing import Dict, List, Optional
 
 from _common import parse_args, plt, save_figure
@@ -150,7 +149,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
               + " ".join(f"{v:.3f}" for v in losses))
 
     fig, (ax_h, ax_t) = plt.subplots(1, 2, figsize=(9, 3.3))
-    for i, (plain, bn) in enumerate(zip(acts["std 0.01", "sigmoid"], bn_acts)):
+    for i, bn in enumerate(bn_acts):
         ax_h.hist(bn, bins=40, range=(0, 1), histtype="step", density=True, color=f"C{i}", label=f"layer {i + 1}")
     ax_h.set(title="std 0.01 + sigmoid with BatchNorm: spread kept", yticks=[])
     ax_h.title.set_fontsize(9)
