@@ -24,8 +24,8 @@ Run::
     python examples/backprop_by_hand.py
 
 Output: the walk through the chain rule, ``figures/backprop_graph.dot`` and
-``figures/backprop_graph.png`` (drawn with matplotlib; Graphviz's rendering too,
-as ``backprop_graph_dot.png``, when Graphviz is installed).
+``figures/backprop_graph.png`` (drawn with matplotlib) and, when Graphviz is
+installed, its own rendering ``figures/backprop_graph_dot.png``.
 """
 from __future__ import annotations
 
@@ -117,7 +117,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     ax.set_title("backward graph of the MSE loss (leaves show their gradient norms)", fontsize=9)
     figures = [dot_path, save_figure(fig, args.outdir, "backprop_graph.png", dpi=90)]
     try:
-        print(f"rendered with Graphviz to {graph.render(os.path.join(args.outdir, 'backprop_graph_dot'))}")
+        figures.append(graph.render(os.path.join(args.outdir, "backprop_graph_dot"), format="png"))
+        print(f"rendered with Graphviz to {figures[-1]}")
     except RuntimeError as e:
         print(f"(Graphviz rendering skipped: {e})")
     return {"loss": loss.item(), "hand": hand, "autograd": autograd, "matches": matches,

@@ -172,7 +172,7 @@ def test_an_example_runs_as_a_script(tmp_path):
 
 
 EXPECTED_FIGURES = ["digits_curves.png", "sine_regression.png", "lr_bifurcation.png", "lr_too_large.png",
-                    "backprop_graph.png", "custom_function.png", "logistic_regression.png",
+                    "backprop_graph.png", "backprop_graph_dot.png", "custom_function.png", "logistic_regression.png",
                     "trajectories_bowl.png", "trajectories_rosenbrock.png", "optimizer_lr_sweep.png",
                     "init_histograms.png", "batchnorm.png"]
 
