@@ -224,10 +224,15 @@ def _code_blocks(text: str) -> list:
     return re.findall(r"```[a-z]*\n(.*?)```", text, re.S)
 
 
+def _without_comments(code: str) -> str:
+    return "\n".join(re.sub(r"\s*#\s.*$", "", line) for line in code.splitlines())
+
+
 def test_readmes_link_each_other_and_share_their_code():
     en, zh = _readme("README.md"), _readme("README.zh-CN.md")
     assert "(README.zh-CN.md)" in en.split("\n## ")[0] and "(README.md)" in zh.split("\n## ")[0]
-    assert _code_blocks(en) == _code_blocks(zh)
+    # the same code in both, comments translated
+    assert [_without_comments(b) for b in _code_blocks(en)] == [_without_comments(b) for b in _code_blocks(zh)]
     assert _code_blocks(en)[0] == ('pip install ".[examples]" && python examples/train_digits.py\n'
                                    'pip install ".[test]" && python -m pytest\n')
     for text in (en, zh):
