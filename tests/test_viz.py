@@ -182,3 +182,11 @@ def test_op_names_match_torch():
     ours = draw_graph(build(torch))
     our_ops = sorted(lab.split("\n")[0] for _, lab, kind in ours.nodes if kind == "op")
     assert our_ops == walk_names(build(ref).grad_fn)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import tinygrad_cn.viz as viz
+    result = doctest.testmod(viz, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0
