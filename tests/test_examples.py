@@ -249,3 +249,14 @@ def test_readme_twenty_line_example_runs(tmp_path, monkeypatch, capsys):
     accuracy = float(re.search(r"test accuracy ([\d.]+)%", capsys.readouterr().out).group(1))
     assert accuracy >= 90
     assert (tmp_path / "digits.pt").exists()
+
+
+def test_readme_property_based_tests_run():
+    pytest.importorskip("hypothesis")
+    block = next(b for b in _code_blocks(_readme("README.md")) if "@given" in b)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    tests = [f for name, f in namespace.items() if name.startswith("test_")]
+    assert len(tests) == 3
+    for test in tests:
+        test()  # hypothesis runs each over the profile's examples
