@@ -36,6 +36,7 @@ from . import linalg
 from . import nn
 from . import optim
 from . import utils
+from . import viz
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly
 from .serialization import save, load
 from ._C import show_config, set_num_threads, get_num_threads
