@@ -1,10 +1,17 @@
-"""Optimizer steps on float32 parameters: Adam and SGD with momentum.
+"""Optimizer steps on float32 parameters.
 
-Ours: kernels.adam_step / kernels.sgd_step over lists of arrays (one call
-updates every tensor). NumPy: the textbook optimizer class, updating its
+Kernel rows: kernels.adam_step / kernels.sgd_step over lists of arrays (one
+call updates every tensor). NumPy: the textbook optimizer class, updating its
 state in place tensor by tensor. torch: torch.optim.Adam / SGD with
 foreach=True and with fused=True (each its own row; ours and NumPy are timed
 once and shown on both).
+
+MLP rows: one ``opt.step()`` of each tinygrad_cn.optim class over the
+parameters of a 784-2048-2048-2048-10 MLP (10.0M parameters in 8 tensors,
+fixed gradients), against the NumPy textbook class and torch.optim's class
+(fused=True where torch has a fused CPU kernel, else foreach=True). Each
+optimizer is built, timed and dropped in turn, so only one set of state
+arrays per library is alive at a time.
 """
 
 import numpy as np
@@ -13,7 +20,7 @@ from tinygrad_cn._C import kernels as K
 
 from .suite_common import Case, kernel_origin, torch
 
-TITLE = "Optimizers: Adam and SGD with momentum"
+TITLE = "Optimizers: fused kernels, and one step of each optimizer over a 10M-parameter MLP"
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 SGD_LR, MOMENTUM = 0.01, 0.9
 
@@ -138,6 +145,137 @@ def _cases_for(kind, label, sizes, seed):
                         bytes=arrays * 4 * n,
                         note="" if torch_fn or torch is None else "torch %s=True: n/a" % flavour))
     return out
+
+
+# --------------------------------------------------------------------------
+# one optimizer step over a 10M-parameter MLP, per optimizer class
+# --------------------------------------------------------------------------
+
+MLP_LAYERS = (784, 2048, 2048, 2048, 10)
+#: name -> (our/torch keyword arguments, torch flavour, arrays touched per element)
+MLP_OPTIMIZERS = {
+    "SGD momentum": ("SGD", {"lr": 0.01, "momentum": 0.9}, "fused", 5),
+    "Adam": ("Adam", {"lr": 1e-3}, "fused", 7),
+    "AdamW": ("AdamW", {"lr": 1e-3, "weight_decay": 1e-2}, "fused", 7),
+    "Adagrad": ("Adagrad", {"lr": 1e-2}, "fused", 5),
+    "RMSprop": ("RMSprop", {"lr": 1e-2, "alpha": 0.99}, "foreach", 5),
+    "Adadelta": ("Adadelta", {"lr": 1.0, "rho": 0.9}, "foreach", 7),
+    "Adamax": ("Adamax", {"lr": 2e-3}, "foreach", 7),
+    "NAdam": ("NAdam", {"lr": 2e-3}, "foreach", 7),
+}
+
+
+def mlp_shapes(layers=MLP_LAYERS):
+    """(out, in) weight and (out,) bias shapes of nn.Linear layers."""
+    shapes = []
+    for fan_in, fan_out in zip(layers[:-1], layers[1:]):
+        shapes += [(fan_out, fan_in), (fan_out,)]
+    return shapes
+
+
+class NumpyTextbook:
+    """Each optimizer as a textbook writes it in NumPy: one tensor at a
+    time, whole-array expressions, state updated in place."""
+
+    def __init__(self, kind, params, kw):
+        self.kind, self.params, self.kw, self.t = kind, params, kw, 0
+        z = lambda: [np.zeros_like(p) for p in params]  # noqa: E731
+        self.a, self.b = z(), z()
+
+    def step(self, grads):
+        self.t += 1
+        k, t, lr = self.kind, self.t, self.kw["lr"]
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        for p, g, a, b in zip(self.params, grads, self.a, self.b):
+            if k == "SGD":
+                a *= self.kw["momentum"]
+                a += g
+                p -= lr * a
+            elif k in ("Adam", "AdamW", "NAdam"):
+                if k == "AdamW":
+                    p *= 1 - lr * self.kw["weight_decay"]
+                a += (1 - b1) * (g - a)
+                b += (1 - b2) * (g * g - b)
+                denom = np.sqrt(b / (1 - b2 ** t)) + eps
+                if k == "NAdam":  # Dozat's Nesterov look-ahead with a fixed mu
+                    p -= lr * (b1 * a / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1 ** t)) / denom
+                else:
+                    p -= (lr / (1 - b1 ** t)) * a / denom
+            elif k == "Adagrad":
+                a += g * g
+                p -= lr * g / (np.sqrt(a) + 1e-10)
+            elif k == "RMSprop":
+                alpha = self.kw["alpha"]
+                a *= alpha
+                a += (1 - alpha) * g * g
+                p -= lr * g / (np.sqrt(a) + eps)
+            elif k == "Adadelta":
+                rho = self.kw["rho"]
+                a *= rho
+                a += (1 - rho) * g * g
+                delta = np.sqrt(b + 1e-6) / np.sqrt(a + 1e-6) * g
+                b *= rho
+                b += (1 - rho) * delta * delta
+                p -= lr * delta
+            elif k == "Adamax":
+                a += (1 - b1) * (g - a)
+                np.maximum(b2 * b, np.abs(g) + eps, out=b)
+                p -= (lr / (1 - b1 ** t)) * a / b
+
+
+def _mlp_case(label, kind, kw, flavour, arrays, data):
+    """One row: our optimizer, NumPy's textbook class and torch's, each over
+    its own copy of the MLP's parameters with fixed gradients."""
+    import tinygrad_cn as tg
+
+    params, grads = data
+    n = sum(p.size for p in params)
+    ours_params = []
+    for p, g in zip(params, grads):
+        t = tg.nn.Parameter(tg.from_numpy(p.copy()))
+        t.grad = tg.from_numpy(g)
+        ours_params.append(t)
+    ours = getattr(tg.optim, kind)(ours_params, **kw)
+    numpy_opt = NumpyTextbook(kind, [p.copy() for p in params], kw)
+    torch_fn = None
+    if torch is not None:
+        tp = [torch.from_numpy(p.copy()).requires_grad_() for p in params]
+        for p, g in zip(tp, grads):
+            p.grad = torch.from_numpy(g)
+        try:
+            opt = getattr(torch.optim, kind)(tp, **kw, **{flavour: True})
+            opt.step()
+            torch_fn = opt.step
+        except Exception:
+            torch_fn = None
+    return Case("%s step, 10M-param MLP [torch %s]" % (label, flavour), ours.step, lambda: numpy_opt.step(grads),
+                torch_fn, needs=(ours._kernel,), bytes=arrays * 4 * n,
+                note="" if torch_fn or torch is None else "torch %s=True: n/a" % flavour)
+
+
+def mlp_cases(cfg):
+    """Yields one Case at a time (the caller times it and drops it)."""
+    rng = np.random.default_rng(20)
+    shapes = mlp_shapes()
+    params = [(rng.standard_normal(s, dtype=np.float32) * 0.02) for s in shapes]
+    grads = [rng.standard_normal(s, dtype=np.float32) * 0.01 for s in shapes]
+    n = sum(p.size for p in params)
+    cfg.notes.append("MLP rows: %s, %.2fM float32 parameters in %d tensors; GB/s counts the arrays each update "
+                     "must read and write (5 for SGD/Adagrad/RMSprop, 7 for the others)."
+                     % ("-".join(map(str, MLP_LAYERS)), n / 1e6, len(shapes)))
+    for label, (kind, kw, flavour, arrays) in MLP_OPTIMIZERS.items():
+        yield _mlp_case(label, kind, kw, flavour, arrays, (params, grads))
+
+
+def run(cfg):
+    """Kernel rows, then the MLP rows one optimizer at a time (memory)."""
+    from .suite_common import run_cases
+
+    rows = run_cases("optim", cases(cfg), cfg.threads, cfg.budget, cfg.min_samples)
+    for case in mlp_cases(cfg):
+        rows += run_cases("optim", [case], cfg.threads, cfg.budget, cfg.min_samples)
+        del case
+    return rows
 
 
 def cases(cfg):

@@ -34,6 +34,8 @@ from .legacy import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTenso
 from . import autograd
 from . import linalg
 from . import nn
+from . import optim
+from . import utils
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly
 from .serialization import save, load
 from ._C import show_config, set_num_threads, get_num_threads
