@@ -549,7 +549,7 @@ def test_lbfgs_without_line_search_descends():
         optim.LBFGS([x], line_search_fn="armijo").step(closure)
 
 
-@pytest.mark.parametrize("fused,expect", [(None, "kernel"), (True, "kernel"), (False, "numpy")])
+@pytest.mark.parametrize("fused,expect", [(None, "kernel"), (True, "kernel"), (False, "numpy"), ("foreach", "kernel")])
 def test_fused_switch_selects_the_implementation(monkeypatch, fused, expect):
     """One kernel call per step for the whole group by default; the NumPy
     reference with fused=False."""
@@ -560,7 +560,7 @@ def test_fused_switch_selects_the_implementation(monkeypatch, fused, expect):
         monkeypatch.setattr(mod, "adam_step", lambda *a, _real=real, _tag=tag, **k: (calls.append((_tag, len(a[0]))),
                                                                                       _real(*a, **k))[1])
     ps = [tg.zeros(3, requires_grad=True), tg.zeros(2, 2, requires_grad=True), tg.zeros(1, requires_grad=True)]
-    opt = optim.Adam(ps, fused=fused)
+    opt = optim.Adam(ps, foreach=True) if fused == "foreach" else optim.Adam(ps, fused=fused)
     for _ in range(2):
         sum(p.sum() for p in ps).backward()
         opt.step()
@@ -725,3 +725,30 @@ def test_custom_optimizer_subclass_torch_style():
     opt.step()
     assert p.detach().numpy().tolist() == pytest.approx([0.9, -1.9]) and posts == [1]
     assert opt.state_dict()["state"] == {0: {"n": 1}}
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD", "LBFGS"])
+def test_live_tensor_count_stays_flat(name):
+    """No tensors pile up over training steps (cached plans, state, LBFGS history)."""
+    import gc
+
+    def live():
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, tg.Tensor))
+
+    w = tg.tensor(np.linspace(-1, 1, 6), requires_grad=True)
+    kw = {"history_size": 3, "max_iter": 2} if name == "LBFGS" else {"lr": 0.01}
+    opt = getattr(optim, name)([w], **kw)
+
+    def closure():
+        opt.zero_grad()
+        loss = ((w - 0.5) ** 2).sum()
+        loss.backward()
+        return loss
+
+    counts = []
+    for step in range(60):
+        opt.step(closure)
+        if step in (20, 59):
+            counts.append(live())
+    assert counts[1] <= counts[0]

@@ -247,3 +247,45 @@ def test_load_state_dict_errors_like_torch():
             one.load_state_dict(two.state_dict())
         with pytest.raises(ValueError, match="doesn't match the size of optimizer's group"):
             one.load_state_dict(small.state_dict())
+
+
+@pytest.mark.parametrize("name,group_kw", [("SGD", {"momentum": 0.5, "nesterov": True}), ("Adam", {"amsgrad": True}),
+                                           ("RMSprop", {"centered": True}), ("Adagrad", {"lr_decay": 0.1}),
+                                           ("NAdam", {"weight_decay": 0.1})])
+def test_groups_and_intermittent_gradients_match_torch(name, group_kw):
+    """Two groups with their own options, float32 and float64 parameters in
+    one group, and a parameter that only gets a gradient on some steps."""
+    def run(lib):
+        rng = np.random.default_rng(5)
+        a = lib.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+        b = lib.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
+        c = lib.tensor(rng.standard_normal(2), requires_grad=True)
+        opt = getattr(lib.optim, name)([{"params": [a, b]}, {"params": [c], "lr": 0.003, **group_kw}], lr=0.01)
+        out = []
+        for i in range(12):
+            opt.zero_grad()
+            loss = (a.sin() * 2).sum() + (b.double() ** 2).sum()
+            if i % 3 != 2:
+                loss = loss + (c.cos() ** 3).sum()
+            loss.backward()
+            opt.step()
+            out.append({"a": a.detach().numpy().copy(), "b": b.detach().numpy().copy(),
+                        "c": c.detach().numpy().copy()})
+        return out
+
+    _compare(run(tg), run(torch), 1e-6)
+
+
+@pytest.mark.parametrize("name", ALL + ["LBFGS"])
+def test_constructor_signature_matches_torch(name):
+    """Same argument names, kinds, order and defaults (our only extra is
+    ``fused`` on the optimizers torch cannot fuse)."""
+    import inspect
+
+    def sig(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    ours, theirs = sig(getattr(tg.optim, name)), sig(getattr(torch.optim, name))
+    if "fused" not in [p[0] for p in theirs]:
+        ours = [p for p in ours if p[0] != "fused"]
+    assert ours == theirs

@@ -3,7 +3,7 @@
 One optimizer step of a group is one call of ``K.<name>_step`` per dtype:
 the kernel updates every parameter and state array of the call in place
 (see ``tinygrad_cn/_C/ref_optim.py`` for the signatures). The NumPy path
-(``fused=False`` or ``foreach=True``) calls the NumPy reference of the same
+(``fused=False``) calls the NumPy reference of the same
 kernel, which follows torch's ``_single_tensor_<name>`` formulas operation by
 operation. A parameter whose array the kernels cannot take (not
 C-contiguous, read-only, misaligned, float16) is updated on C-contiguous
@@ -157,10 +157,9 @@ class _KernelOptimizer(Optimizer):
         return getattr(K if use_kernel else R, self._kernel)
 
     def _use_kernel(self, group: Dict[str, Any]) -> bool:
-        fused = group.get("fused")
-        if fused is None:
-            return not group.get("foreach")
-        return bool(fused)
+        # only fused=False selects the NumPy path: foreach=True asks torch for its
+        # multi-tensor implementation, and the fused kernel is ours
+        return group.get("fused") is not False
 
     def _step_group(self, group: Dict[str, Any]) -> None:
         with_grad = [p for p in group["params"] if p._grad is not None]

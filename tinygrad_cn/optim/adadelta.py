@@ -30,7 +30,8 @@ class Adadelta(_KernelOptimizer):
         rho: coefficient of the running averages (default 0.9).
         eps: added inside the roots for numerical stability (default 1e-6).
         weight_decay: L2 penalty (default 0).
-        foreach: True selects the NumPy implementation.
+        foreach: accepted for torch compatibility: the kernel already updates
+            every tensor of a group in one call (fused=False selects NumPy).
         capturable: accepted for torch compatibility; no effect.
         maximize: maximize the objective instead of minimizing it.
         differentiable: only False is supported.

@@ -33,7 +33,8 @@ class Adagrad(_KernelOptimizer):
         weight_decay: L2 penalty (default 0).
         initial_accumulator_value: initial value of the sums (default 0).
         eps: added to the denominator for numerical stability (default 1e-10).
-        foreach: True selects the NumPy implementation.
+        foreach: accepted for torch compatibility: the kernel already updates
+            every tensor of a group in one call (fused=False selects NumPy).
         maximize: maximize the objective instead of minimizing it.
         differentiable: only False is supported.
         fused: None or True uses the fused kernel; False the NumPy implementation.

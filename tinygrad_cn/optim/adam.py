@@ -60,7 +60,8 @@ class Adam(_KernelOptimizer):
         eps: added to the denominator for numerical stability (default 1e-8).
         weight_decay: L2 penalty (default 0).
         amsgrad: use the AMSGrad variant (default False).
-        foreach: True selects the NumPy implementation.
+        foreach: accepted for torch compatibility: the kernel already updates
+            every tensor of a group in one call (fused=False selects NumPy).
         maximize: maximize the objective instead of minimizing it.
         capturable: accepted for torch compatibility (CUDA graphs); no effect.
         differentiable: only False is supported.

@@ -31,7 +31,8 @@ class Adamax(_KernelOptimizer):
             (default (0.9, 0.999)).
         eps: added to the norm for numerical stability (default 1e-8).
         weight_decay: L2 penalty (default 0).
-        foreach: True selects the NumPy implementation.
+        foreach: accepted for torch compatibility: the kernel already updates
+            every tensor of a group in one call (fused=False selects NumPy).
         maximize: maximize the objective instead of minimizing it.
         differentiable: only False is supported.
         capturable: accepted for torch compatibility; no effect.

@@ -39,7 +39,8 @@ class NAdam(_KernelOptimizer):
         weight_decay: weight decay (default 0).
         momentum_decay: psi (default 4e-3).
         decoupled_weight_decay: decay the weights directly, as AdamW (default False).
-        foreach: True selects the NumPy implementation.
+        foreach: accepted for torch compatibility: the kernel already updates
+            every tensor of a group in one call (fused=False selects NumPy).
         maximize: maximize the objective instead of minimizing it.
         capturable: accepted for torch compatibility; no effect.
         differentiable: only False is supported.

@@ -39,7 +39,8 @@ class RMSprop(_KernelOptimizer):
         momentum: momentum factor (default 0).
         centered: normalize by an estimate of the gradient's variance.
         capturable: accepted for torch compatibility; no effect.
-        foreach: True selects the NumPy implementation.
+        foreach: accepted for torch compatibility: the kernel already updates
+            every tensor of a group in one call (fused=False selects NumPy).
         maximize: maximize the objective instead of minimizing it.
         differentiable: only False is supported.
         fused: (tinygrad_cn; torch's RMSprop has no fused option) None or

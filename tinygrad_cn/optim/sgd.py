@@ -32,7 +32,8 @@ class SGD(_KernelOptimizer):
         weight_decay: L2 penalty (default 0).
         nesterov: enables Nesterov momentum (default False).
         maximize: maximize the objective instead of minimizing it.
-        foreach: True selects the NumPy implementation.
+        foreach: accepted for torch compatibility: the kernel already updates
+            every tensor of a group in one call (fused=False selects NumPy).
         differentiable: only False is supported.
         fused: None or True uses the fused kernel (float32/float64
             parameters); False the NumPy implementation.
