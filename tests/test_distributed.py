@@ -80,6 +80,15 @@ def test_collective_timeout_aborts_with_a_clear_message():
     assert "all_reduce timed out after 1 s" in out and "on rank 0" in out, out
 
 
+@needs_mpi
+def test_ddp_digits_example_trains_on_two_ranks():
+    rc, out, _ = run_mpi([os.path.join(ROOT, "examples", "ddp_digits.py"), "--epochs", "4", "--optim", "adam"])
+    assert rc == 0, out
+    assert "[rank 0] test accuracy on its share" in out and "[rank 1] test accuracy on its share" in out, out
+    line = next(l for l in out.splitlines() if l.startswith("test accuracy:"))
+    assert float(line.split("=")[1].split()[0]) > 0.9, line
+
+
 # -- one process ----------------------------------------------------------------------------------
 def test_uninitialised_group_errors():
     assert not dist.is_initialized()

@@ -172,6 +172,24 @@ def check_errors():
         raise AssertionError("a module without parameters must be refused")
 
 
+def check_sampler_partition(rank, world):
+    """With the group's defaults, each epoch's shares are disjoint and together cover the dataset once."""
+    from tinygrad_cn.utils.data.distributed import DistributedSampler
+    n = 10 * world
+    sampler = DistributedSampler(range(n), seed=1)
+    assert (sampler.num_replicas, sampler.rank) == (world, rank)
+    orders = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        mine = torch.tensor(list(sampler), dtype=torch.int64)
+        every = [torch.zeros(len(mine), dtype=torch.int64) for _ in range(world)]
+        dist.all_gather(every, mine)
+        covered = sorted(i for t in every for i in t.tolist())
+        assert covered == list(range(n)), covered
+        orders.append(mine.tolist())
+    assert orders[0] != orders[1] != orders[2]
+
+
 def main():
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
@@ -185,6 +203,7 @@ def main():
     check_unused(rank, world)
     check_buffers_broadcast(rank, world)
     check_errors()
+    check_sampler_partition(rank, world)
     dist.destroy_process_group()
     print(f"OK {rank}", flush=True)
 
