@@ -81,6 +81,16 @@ def test_collective_timeout_aborts_with_a_clear_message():
 
 
 @needs_mpi
+@pytest.mark.parametrize("script", ["collectives.py", "ddp.py"])
+def test_world_of_one_without_mpiexec(script):
+    """A plain ``python script.py`` is a world of one (MPI singleton start-up)."""
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    p = subprocess.run([sys.executable, os.path.join(SCRIPTS, script)], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "OK 0" in p.stdout, p.stdout + p.stderr
+
+
+@needs_mpi
 def test_ddp_digits_example_trains_on_two_ranks():
     rc, out, _ = run_mpi([os.path.join(ROOT, "examples", "ddp_digits.py"), "--epochs", "4", "--optim", "adam"])
     assert rc == 0, out

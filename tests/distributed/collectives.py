@@ -1,4 +1,4 @@
-"""Run under ``mpiexec -n 2``: every collective, op and dtype, on contiguous, strided and empty tensors.
+"""Run under ``mpiexec -n 2`` (or alone, a world of one): every collective, op and dtype, on contiguous, strided and empty tensors.
 
 Each rank builds the data of every rank (seeded by rank), so the expected
 result is computed locally with NumPy and compared. Prints "OK <rank>" at the end.
@@ -147,7 +147,7 @@ def check_errors(rank, world):
             assert text in str(e), str(e)
         else:
             raise AssertionError(f"expected {exc.__name__}: {text}")
-    raises(RuntimeError, lambda: dist.all_gather([torch.zeros(2)], torch.zeros(2)), "one tensor per rank")
+    raises(RuntimeError, lambda: dist.all_gather([torch.zeros(2)] * (world + 1), torch.zeros(2)), "one tensor per rank")
     raises(RuntimeError, lambda: dist.all_gather([torch.zeros(3)] * world, torch.zeros(2)), "[3]")
     if rank == 0:
         raises(ValueError, lambda: dist.gather(torch.zeros(2), None, dst=0), "must be specified on destination")
