@@ -11,6 +11,8 @@ that two ranks fit the two cores. Measured, best of several samples:
   cross-entropy, SGD) -- plain (no DDP), and under DistributedDataParallel with a
   bucket cap of 0.1, 1 and 25 MB;
 * ``comm``: the all-reduce of the same gradient alone (no compute), bucketed the same way;
+* the same for a deeper MLP 784-1024-1024-1024-10 (2.9M parameters), whose gradient spans
+  several buckets: how much of the communication hides behind backward;
 * with ``--big``: the all-reduce alone of a 25M-parameter float32 gradient (100 MB) per
   bucket size, and one training step of a 25M-parameter MLP (1024-4096-4096-1024-10) on one
   rank: the figures the projections in docs/distributed.md start from.
@@ -113,6 +115,18 @@ def worker(args) -> None:
                     "seconds": _best(_step_fn(ddp, sizes), budget)})
         out.append({"what": "comm", "model": "mlp 784-256-10", "ddp": mb, "bytes": 4 * numel,
                     "seconds": _best(_comm_fn(numel, mb), budget)})
+    # a deeper MLP (2.9M parameters, 11.6 MB of gradient): several buckets, so the early ones can
+    # be reduced while backward computes the first layers
+    deep = (784, 1024, 1024, 1024, 10)
+    dnumel = sum(p.numel() for p in _mlp(deep).parameters())
+    out.append({"what": "step", "model": "mlp 784-1024-1024-1024-10", "ddp": None,
+                "seconds": _best(_step_fn(_mlp(deep), deep), budget)})
+    for mb in BUCKETS_MB:
+        ddp = DDP(_mlp(deep), bucket_cap_mb=mb)
+        out.append({"what": "step", "model": "mlp 784-1024-1024-1024-10", "ddp": mb, "buckets": len(ddp._buckets),
+                    "seconds": _best(_step_fn(ddp, deep), budget)})
+        out.append({"what": "comm", "model": "mlp 784-1024-1024-1024-10", "ddp": mb, "bytes": 4 * dnumel,
+                    "seconds": _best(_comm_fn(dnumel, mb), budget)})
     if args.big:
         big = 25_000_000
         for mb in BUCKETS_MB:

@@ -1,4 +1,5 @@
-"""Run under ``mpiexec -n 2`` (or alone, a world of one): every collective, op and dtype, on contiguous, strided and empty tensors.
+"""Run under ``mpiexec -n 2`` (or alone, a world of one): every collective, op and dtype, on
+contiguous, strided and empty tensors.
 
 Each rank builds the data of every rank (seeded by rank), so the expected
 result is computed locally with NumPy and compared. Prints "OK <rank>" at the end.
