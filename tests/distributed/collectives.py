@@ -157,7 +157,26 @@ def check_errors(rank, world):
         raises(ValueError, lambda: dist.gather(torch.zeros(2), [torch.zeros(2)] * world, dst=0), "must NOT")
         raises(ValueError, lambda: dist.scatter(torch.zeros(2), [torch.zeros(2)] * world, src=0), "must NOT")
     raises(ValueError, lambda: dist.broadcast(torch.zeros(2), src=world), "Invalid src rank")
+    raises(ValueError, lambda: dist.broadcast(torch.zeros(2)), "Either src or group_src must be specified")
+    raises(ValueError, lambda: dist.reduce(torch.zeros(2), dst=0, group_dst=1), "Can not specify both dst")
     raises(TypeError, lambda: dist.all_reduce(np.zeros(2)), "Expected parameter `tensor`")
+
+
+def check_torch_defaults(rank, world):
+    """gather and scatter default to rank 0; group_src/group_dst name the root in the default group."""
+    t = torch.full((2,), float(rank))
+    dist.broadcast(t, group_src=world - 1)
+    assert t.tolist() == [world - 1.0] * 2
+    lst = [torch.zeros(2) for _ in range(world)] if rank == 0 else None
+    dist.gather(torch.full((2,), float(rank)), lst)
+    if rank == 0:
+        assert [x.tolist() for x in lst] == [[float(r)] * 2 for r in range(world)]
+    out = torch.zeros(2)
+    dist.scatter(out, [torch.full((2,), r + 5.0) for r in range(world)] if rank == 0 else None)
+    assert out.tolist() == [rank + 5.0] * 2
+    t = torch.ones(2)
+    dist.reduce(t, group_dst=0)
+    assert t.tolist() == ([float(world)] * 2 if rank == 0 else [1.0, 1.0])
 
 
 def check_async_overlap(rank, world):
@@ -177,7 +196,7 @@ def main():
     rank, world = dist.get_rank(), dist.get_world_size()
     assert dist.is_initialized() and dist.is_available()
     for check in (check_all_reduce, check_bitwise, check_broadcast_and_reduce, check_gathers, check_errors,
-                  check_async_overlap):
+                  check_torch_defaults, check_async_overlap):
         check(rank, world)
     dist.destroy_process_group()
     assert not dist.is_initialized()

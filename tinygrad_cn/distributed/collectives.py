@@ -7,6 +7,7 @@ Every call is non-blocking underneath (``MPI_I*``): ``async_op=True`` returns th
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import List, Optional
 
 import numpy as np
@@ -49,6 +50,16 @@ def _store(t, buf: np.ndarray) -> None:
     if buf is not t._data:
         np.copyto(t._data, buf, casting="unsafe")
     t._vc[0] += 1
+
+
+def _root(rank: Optional[int], group_rank: Optional[int], name: str, default: Optional[int] = None) -> int:
+    """torch's ``src``/``group_src`` (``dst``/``group_dst``) pair: one of them, equal in the default group."""
+    if rank is not None and group_rank is not None and rank != group_rank:
+        raise ValueError(f"Can not specify both {name} and group_{name}")
+    r = rank if rank is not None else group_rank if group_rank is not None else default
+    if r is None:
+        raise ValueError(f"Either {name} or group_{name} must be specified")
+    return r
 
 
 def _finish(work: Work, async_op: bool) -> Optional[Work]:
@@ -105,7 +116,8 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group: Optional[ProcessGroup
     return _finish(Work([req], finish, pg, "all_reduce"), async_op)
 
 
-def broadcast(tensor, src: int, group: Optional[ProcessGroup] = None, async_op: bool = False) -> Optional[Work]:
+def broadcast(tensor, src: Optional[int] = None, group: Optional[ProcessGroup] = None, async_op: bool = False,
+              group_src: Optional[int] = None) -> Optional[Work]:
     """Copy rank ``src``'s ``tensor`` into ``tensor`` on every rank.
 
     Example::
@@ -115,6 +127,7 @@ def broadcast(tensor, src: int, group: Optional[ProcessGroup] = None, async_op: 
     """
     _check_tensor(tensor, "tensor")
     pg = _group(group)
+    src = _root(src, group_src, "src")
     _check_rank(src, pg, "src")
     buf = _staging(tensor._data)
     req = pg.comm.Ibcast(_raw(buf), root=src)
@@ -176,11 +189,12 @@ def all_gather_into_tensor(output_tensor, input_tensor, group: Optional[ProcessG
     return _finish(Work([req], lambda: _store(output_tensor, recv), pg, "all_gather_into_tensor"), async_op)
 
 
-def reduce(tensor, dst: int, op: ReduceOp = ReduceOp.SUM, group: Optional[ProcessGroup] = None,
-           async_op: bool = False) -> Optional[Work]:
+def reduce(tensor, dst: Optional[int] = None, op: ReduceOp = ReduceOp.SUM, group: Optional[ProcessGroup] = None,
+           async_op: bool = False, group_dst: Optional[int] = None) -> Optional[Work]:
     """Reduce ``tensor`` over all ranks into rank ``dst``'s ``tensor`` (the others are unchanged)."""
     _check_tensor(tensor, "tensor")
     pg = _group(group)
+    dst = _root(dst, group_dst, "dst")
     _check_rank(dst, pg, "dst")
     arr = tensor._data
     _check_op(op, arr.dtype)
@@ -199,11 +213,13 @@ def reduce(tensor, dst: int, op: ReduceOp = ReduceOp.SUM, group: Optional[Proces
     return _finish(Work([req], finish, pg, "reduce"), async_op)
 
 
-def gather(tensor, gather_list: Optional[List] = None, dst: int = 0, group: Optional[ProcessGroup] = None,
-           async_op: bool = False) -> Optional[Work]:
+def gather(tensor, gather_list: Optional[List] = None, dst: Optional[int] = None,
+           group: Optional[ProcessGroup] = None, async_op: bool = False,
+           group_dst: Optional[int] = None) -> Optional[Work]:
     """Every rank's ``tensor`` into ``gather_list`` on rank ``dst`` (None on the other ranks)."""
     _check_tensor(tensor, "tensor")
     pg = _group(group)
+    dst = _root(dst, group_dst, "dst", default=0)
     _check_rank(dst, pg, "dst")
     send = _staging(tensor._data)
     if pg.rank() == dst:
@@ -221,11 +237,13 @@ def gather(tensor, gather_list: Optional[List] = None, dst: int = 0, group: Opti
     return _finish(Work([req], finish, pg, "gather"), async_op)
 
 
-def scatter(tensor, scatter_list: Optional[List] = None, src: int = 0, group: Optional[ProcessGroup] = None,
-            async_op: bool = False) -> Optional[Work]:
+def scatter(tensor, scatter_list: Optional[List] = None, src: Optional[int] = None,
+            group: Optional[ProcessGroup] = None, async_op: bool = False,
+            group_src: Optional[int] = None) -> Optional[Work]:
     """``scatter_list[i]`` on rank ``src`` into ``tensor`` on rank ``i``."""
     _check_tensor(tensor, "tensor")
     pg = _group(group)
+    src = _root(src, group_src, "src", default=0)
     _check_rank(src, pg, "src")
     recv = _staging(tensor._data)
     if pg.rank() == src:
@@ -242,8 +260,12 @@ def scatter(tensor, scatter_list: Optional[List] = None, src: int = 0, group: Op
     return _finish(Work([req], lambda: _store(tensor, recv), pg, "scatter"), async_op)
 
 
-def barrier(group: Optional[ProcessGroup] = None, async_op: bool = False, device_ids=None) -> Optional[Work]:
-    """Wait until every rank of the group reaches the barrier."""
+def barrier(group: Optional[ProcessGroup] = None, async_op: bool = False, device_ids=None,
+            timeout: Optional[timedelta] = None) -> Optional[Work]:
+    """Wait until every rank of the group reaches the barrier (``timeout`` overrides the group's)."""
     pg = _group(group)
-    req = pg.comm.Ibarrier()
-    return _finish(Work([req], None, pg, "barrier"), async_op)
+    work = Work([pg.comm.Ibarrier()], None, pg, "barrier")
+    if async_op:
+        return work
+    work.wait(timeout)
+    return None

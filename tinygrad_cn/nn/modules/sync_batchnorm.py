@@ -44,8 +44,10 @@ class SyncBatchNorm(_BatchNorm):
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, process_group=None, device=None, dtype=None) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device=device, dtype=dtype)
+                 track_running_stats: bool = True, process_group=None, device=None, dtype=None, *,
+                 bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device=device, dtype=dtype,
+                         bias=bias)
         self.process_group = process_group
 
     def _check_input_dim(self, input: Tensor) -> None:
@@ -109,7 +111,7 @@ class SyncBatchNorm(_BatchNorm):
             dt = module.weight.dtype if module.weight is not None else (
                 module.running_mean.dtype if module.running_mean is not None else None)
             out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
-                      process_group, dtype=dt)
+                      process_group, dtype=dt, bias=module.bias is not None or not module.affine)
             if module.affine:
                 with no_grad():
                     out.weight = module.weight

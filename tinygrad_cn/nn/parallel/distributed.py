@@ -163,11 +163,12 @@ class DistributedDataParallel(Module):
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
-                 broadcast_buffers: bool = True, init_sync: bool = True, process_group: Optional[ProcessGroup] = None,
+                 broadcast_buffers: Optional[bool] = None, init_sync: bool = True, process_group: Optional[ProcessGroup] = None,
                  bucket_cap_mb: Optional[float] = None, find_unused_parameters: bool = False,
                  check_reduction: bool = False, gradient_as_bucket_view: bool = False, static_graph: bool = False,
                  delay_all_reduce_named_params=None, param_to_hook_all_reduce=None, mixed_precision=None,
-                 device_mesh=None):
+                 device_mesh=None, skip_all_reduce_unused_params: bool = False, bucket_cap_mb_list=None,
+                 batched_grad_copy: bool = False, forward_sync_buffers: Optional[bool] = None):
         super().__init__()
         if device_ids is not None or output_device is not None:
             raise ValueError("DistributedDataParallel device_ids and output_device arguments only work with "
@@ -181,7 +182,8 @@ class DistributedDataParallel(Module):
                                "that requires a gradient.")
         self.module = module
         self.dim = dim
-        self.broadcast_buffers = broadcast_buffers
+        # None: torch's default, buffers broadcast at every forward
+        self.broadcast_buffers = True if broadcast_buffers is None else broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
         self.gradient_as_bucket_view = gradient_as_bucket_view  # accepted; gradients are always copied back
         self.static_graph = static_graph
