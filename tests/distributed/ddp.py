@@ -90,6 +90,13 @@ def train(kind, rank, world, accumulate=False, bn=False, bucket_cap_mb=None):
 def check_buckets_and_state_dict(rank, world):
     ddp = train("sgd", rank, world, bucket_cap_mb=0.0002)  # ~200 bytes: several buckets in flight
     assert len(ddp._buckets) > 2, len(ddp._buckets)
+    # overlap: when backward reaches the first layer, the later layers' buckets are already in flight
+    launched = []
+    handle = ddp.module[0].weight.register_hook(lambda g: launched.append(ddp._next_bucket))
+    ddp(torch.ones(4, 6, dtype=torch.float64)).sum().backward()
+    handle.remove()
+    assert launched and launched[0] >= len(ddp._buckets) - 1, (launched, len(ddp._buckets))
+    assert ddp._next_bucket == len(ddp._buckets) and not ddp._expect_hooks  # all reduced by the end
     assert all(k.startswith("module.") for k in ddp.state_dict())
     assert ddp.module is ddp._modules["module"]
 
