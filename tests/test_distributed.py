@@ -34,12 +34,24 @@ needs_mpi = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None or _mp
                                reason="needs mpi4py and mpiexec (pip install 'tinygrad_cn[distributed]')")
 
 
+def _launcher_flags(mpiexec):
+    """Open MPI's mpiexec refuses root and more ranks than cores unless told (a system MPI in CI)."""
+    try:
+        version = subprocess.run([mpiexec, "--version"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if "Open MPI" in version or "OpenRTE" in version:
+        return ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+    return []
+
+
 def run_mpi(args, n=2, timeout=120):
     """Run ``python *args`` on ``n`` ranks; returns (returncode, stdout + stderr, seconds)."""
+    mpiexec = _mpiexec()
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")  # two ranks on two cores: no oversubscription
     start = time.monotonic()
-    p = subprocess.run([_mpiexec(), "-n", str(n), sys.executable, *args], cwd=ROOT, env=env,
+    p = subprocess.run([mpiexec, *_launcher_flags(mpiexec), "-n", str(n), sys.executable, *args], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout + p.stderr, time.monotonic() - start
 
