@@ -163,7 +163,8 @@ def launch(ranks, args) -> list:
 
 
 def table(rows) -> str:
-    lines = ["| ranks | what | model | bucket cap (MB) | buckets | ms | steps/s or GB/s |", "|---|---|---|---|---|---|---|"]
+    lines = ["| ranks | what | model | bucket cap (MB) | buckets | ms | steps/s or GB/s |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         ms = r["seconds"] * 1e3
         if r["what"] == "comm":

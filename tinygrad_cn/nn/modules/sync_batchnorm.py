@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ... import _dtype
 from ...autograd.grad_mode import no_grad
 from ...creation import tensor
 from ...ops.movement import cat

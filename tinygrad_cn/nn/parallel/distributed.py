@@ -163,7 +163,8 @@ class DistributedDataParallel(Module):
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
-                 broadcast_buffers: Optional[bool] = None, init_sync: bool = True, process_group: Optional[ProcessGroup] = None,
+                 broadcast_buffers: Optional[bool] = None, init_sync: bool = True,
+                 process_group: Optional[ProcessGroup] = None,
                  bucket_cap_mb: Optional[float] = None, find_unused_parameters: bool = False,
                  check_reduction: bool = False, gradient_as_bucket_view: bool = False, static_graph: bool = False,
                  delay_all_reduce_named_params=None, param_to_hook_all_reduce=None, mixed_precision=None,
