@@ -179,6 +179,36 @@ def check_errors():
         raise AssertionError("a module without parameters must be refused")
 
 
+def check_sync_batchnorm_4d(rank, world):
+    """SyncBatchNorm on (N, C, H, W): output, input gradient, weight and bias gradients and running
+    stats equal BatchNorm2d on the whole batch (the input gradient needs the all-reduced sums)."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4 * world, 3, 2, 5))
+    up = rng.standard_normal(x.shape)  # a fixed upstream gradient: loss = sum(y * up)
+    bn = nn.BatchNorm2d(3).double()
+    sbn = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm2d(3).double())
+    with torch.no_grad():
+        for m in (bn, sbn):
+            m.weight.copy_(torch.tensor([1.0, 2.0, -0.5], dtype=torch.float64))
+            m.bias.copy_(torch.tensor([0.1, 0.0, -0.2], dtype=torch.float64))
+    xf = torch.from_numpy(x.copy()).requires_grad_()
+    yf = bn(xf)
+    (yf * torch.from_numpy(up)).sum().backward()
+    part = slice(rank * 4, (rank + 1) * 4)
+    xl = torch.from_numpy(x[part].copy()).requires_grad_()
+    yl = sbn(xl)
+    (yl * torch.from_numpy(up[part])).sum().backward()
+    close = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)  # noqa: E731
+    close(yl.detach().numpy(), yf.detach().numpy()[part])
+    close(xl.grad.numpy(), xf.grad.numpy()[part])
+    for name in ("weight", "bias"):
+        g = getattr(sbn, name).grad.clone()
+        dist.all_reduce(g)  # the per-rank parts sum to the full-batch gradient
+        close(g.numpy(), getattr(bn, name).grad.numpy())
+    close(sbn.running_mean.numpy(), bn.running_mean.numpy())
+    close(sbn.running_var.numpy(), bn.running_var.numpy())
+
+
 def check_sampler_partition(rank, world):
     """With the group's defaults, each epoch's shares are disjoint and together cover the dataset once."""
     from tinygrad_cn.utils.data.distributed import DistributedSampler
@@ -210,6 +240,7 @@ def main():
     check_buffers_broadcast(rank, world)
     check_errors()
     check_sampler_partition(rank, world)
+    check_sync_batchnorm_4d(rank, world)
     dist.destroy_process_group()
     print(f"OK {rank}", flush=True)
 
