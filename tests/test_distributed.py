@@ -15,6 +15,11 @@ import time
 import numpy as np
 import pytest
 
+try:
+    from hypothesis import given, strategies as st
+except ImportError:  # hypothesis is in the `test` extra; the property test below skips without it
+    given = None
+
 import tinygrad_cn as tg
 import tinygrad_cn.distributed as dist
 from tinygrad_cn import nn
@@ -212,3 +217,26 @@ def test_sampler_padding_repeats_from_the_start():
 def test_sampler_rejects_bad_rank():
     with pytest.raises(ValueError, match="Invalid rank 2, rank should be in the interval \\[0, 1\\]"):
         DistributedSampler(range(4), num_replicas=2, rank=2)
+
+
+if given is not None:
+    @given(n=st.integers(0, 50), replicas=st.integers(1, 8), drop_last=st.booleans(), shuffle=st.booleans(),
+           seed=st.integers(0, 2 ** 31), epoch=st.integers(0, 5))
+    def test_sampler_partition_property(n, replicas, drop_last, shuffle, seed, epoch):
+        """Equal shares; without drop_last every index appears, each of the first ``n`` slots of the
+        (padded) order exactly once; with drop_last the shares are disjoint."""
+        samplers = [DistributedSampler(range(n), replicas, r, shuffle=shuffle, seed=seed, drop_last=drop_last)
+                    for r in range(replicas)]
+        for s in samplers:
+            s.set_epoch(epoch)
+        parts = [list(s) for s in samplers]
+        assert all(len(p) == len(samplers[0]) for p in parts)
+        flat = [i for p in parts for i in p]
+        assert all(0 <= i < n for i in flat)
+        if drop_last:
+            assert len(flat) == n - n % replicas and len(set(flat)) == len(flat)
+        else:
+            assert set(flat) == set(range(n)) and len(flat) == -(-n // replicas) * replicas
+else:
+    def test_sampler_partition_property():
+        pytest.importorskip("hypothesis")
