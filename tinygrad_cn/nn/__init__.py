@@ -16,5 +16,6 @@ from .modules import __all__ as _modules_all
 from . import init
 from . import utils
 from . import modules
+from . import parallel
 
 __all__ = ["functional", "init", "utils", "Parameter"] + list(_modules_all)

@@ -6,6 +6,7 @@ from .flatten import Flatten, Unflatten
 from .conv import Conv1d, Conv2d, ConvTranspose2d
 from .pooling import MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
+from .sync_batchnorm import SyncBatchNorm
 from .dropout import Dropout, Dropout2d
 from .sparse import Embedding
 from .loss import (MSELoss, L1Loss, SmoothL1Loss, HuberLoss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss,
@@ -21,6 +22,7 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "Softplus", "Softmax", "LogSoftmax", "Hardtanh", "LogSigmoid", "PReLU", "Mish", "Softsign",
            "Tanhshrink", "Conv1d", "Conv2d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm",
+           "SyncBatchNorm",
            "Dropout", "Dropout2d", "Embedding", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss",
            "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "CosineEmbeddingLoss",
            "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",

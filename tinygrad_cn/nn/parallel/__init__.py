@@ -1,0 +1,4 @@
+"""Parallel wrappers, as ``torch.nn.parallel``."""
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]
