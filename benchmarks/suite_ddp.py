@@ -15,7 +15,7 @@ that two ranks fit the two cores. Measured, best of several samples:
   several buckets: how much of the communication hides behind backward;
 * with ``--big``: the all-reduce alone of a 25M-parameter float32 gradient (100 MB) per
   bucket size, and one training step of a 25M-parameter MLP (1024-4096-4096-1024-10) on one
-  rank: the figures the projections in docs/distributed.md start from.
+  rank: the figures the projections in the README (Data-parallel training over MPI) start from.
 
 The machine is shared and noisy: compare figures from one run.
 """

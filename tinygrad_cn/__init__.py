@@ -37,6 +37,7 @@ from . import nn
 from . import optim
 from . import utils
 from . import viz
+from . import distributed  # mpi4py is imported only by init_process_group
 from .autograd.anomaly_mode import is_anomaly_enabled, set_detect_anomaly
 from .serialization import save, load
 from ._C import show_config, set_num_threads, get_num_threads
