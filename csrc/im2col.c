@@ -1,0 +1,110 @@
+/*
+ * im2col.c -- 2-D convolution (im2col + GEMM per sample) and max pooling.
+ * Interface and semantics: tg_conv.h. The body is written once in
+ * conv_impl.h and compiled for float and double.
+ *
+ * No per-ISA variants: im2col/col2im and pooling move memory, and the GEMM
+ * they call dispatches on the SIMD level itself.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_conv.h"
+#include "tg_dispatch.h"
+#include "tg_kernels.h"
+
+#ifdef TG_HAVE_OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_CONV_TLS __thread
+#else
+#define TG_CONV_TLS _Thread_local
+#endif
+
+/* One columns buffer per thread, kept between calls (a CNN step calls the
+ * kernels many times with the same sizes; malloc'ing 100 KB each time costs
+ * page faults). Like the GEMM's packing buffers, it lives as long as the
+ * thread. NULL when out of memory. */
+static TG_CONV_TLS void *tg_conv_buf;
+static TG_CONV_TLS size_t tg_conv_buf_size;
+
+static void *tg_conv_buffer(size_t size)
+{
+    if (size == 0)
+        size = 64;
+    if (tg_conv_buf_size < size) {
+        void *p = NULL;
+        size = (size + 4095) & ~(size_t)4095;
+        free(tg_conv_buf);
+        tg_conv_buf = NULL;
+        tg_conv_buf_size = 0;
+        if (posix_memalign(&p, 64, size) != 0)
+            return NULL;
+        tg_conv_buf = p;
+        tg_conv_buf_size = size;
+    }
+    return tg_conv_buf;
+}
+
+/* [lo, hi): the outputs o in [0, n_out) whose input o*stride + off lies in
+ * [0, size). */
+static void tg_conv_range(int64_t off, int64_t stride, int64_t size, int64_t n_out, int64_t *lo, int64_t *hi)
+{
+    int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t b = size - off <= 0 ? 0 : (size - off + stride - 1) / stride;
+    if (a > n_out)
+        a = n_out;
+    if (b > n_out)
+        b = n_out;
+    if (b < a)
+        b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/* 1x1 window, unit stride, no padding, and a plane with contiguous rows:
+ * the columns of a sample are its input itself. */
+static int tg_conv_direct(const tg_conv2d_geom *g, int64_t sh, int64_t sw)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->pt == 0 && g->pl == 0 && g->oh == g->h &&
+           g->ow == g->w && sw == 1 && (sh == g->w || g->h == 1);
+}
+
+/* Threads over which to split the samples: 1 when there is little work, or
+ * when a per-sample GEMM is big enough to take the packed path and split
+ * itself (an OpenMP region inside ours would not). */
+static int tg_conv_threads(int64_t samples, int64_t gemm_flops, int which)
+{
+    int nth = tg_get_num_threads();
+    int64_t small_max = tg_gemm_set_small_max(which, -1);
+    if (nth <= 1 || samples < 2)
+        return 1;
+    if (gemm_flops > TG_GEMM_PAR_MIN_FLOPS && gemm_flops > small_max)
+        return 1;
+    if ((double)samples * (double)gemm_flops < (double)TG_GEMM_PAR_MIN_FLOPS)
+        return 1;
+    return (int64_t)nth < samples ? nth : (int)samples;
+}
+
+#ifdef TG_HAVE_OPENMP
+#define TG_CONV_THREAD_NUM() omp_get_thread_num()
+#define TG_CONV_TEAM_SIZE() omp_get_num_threads()
+#else
+#define TG_CONV_THREAD_NUM() 0
+#define TG_CONV_TEAM_SIZE() 1
+#endif
+
+#define TG_T float
+#define TG_SFX f32
+#define TG_GEMM tg_sgemm
+#define TG_WHICH 0
+#include "conv_impl.h"
+
+#define TG_T double
+#define TG_SFX f64
+#define TG_GEMM tg_dgemm
+#define TG_WHICH 1
+#include "conv_impl.h"
