@@ -1,71 +1,131 @@
 /*
  * conv_impl.h -- body of csrc/im2col.c, included once per element type with
- * TG_T (float/double), TG_SFX (f32/f64), TG_GEMM (tg_sgemm/tg_dgemm) and
+ * TG_T (float/double), TG_I (the signed integer of its width), TG_SFX (f32/f64), TG_GEMM (tg_sgemm/tg_dgemm) and
  * TG_WHICH (0/1, the GEMM's small-path limit to query) defined. Semantics:
  * tg_conv.h.
  */
 #define TG_FN(name) TG_CAT(tg_##name, TG_SFX)
 
-void TG_FN(im2col)(const TG_T *x, int64_t sc, int64_t sh, int64_t sw, const tg_conv2d_geom *g, TG_T *cols)
+/* The padded plane of one sample: rows [0, Hp) x columns [0, Wp), input
+ * element (h, w) at (h + PT, w + PL), zeros elsewhere. */
+static void TG_FN(pad_sample)(const TG_T *x, int64_t sc, int64_t sh, int64_t sw, const tg_conv2d_geom *g,
+                              TG_T *xp)
 {
-    const int64_t OH = g->oh, OW = g->ow, L = OH * OW;
-    int64_t c, i, j, oh, ow, lo, hi;
+    const int64_t Hp = tg_conv_hp(g), Wp = tg_conv_wp(g);
+    int64_t c, r, q;
+    for (c = 0; c < g->c; ++c)
+        for (r = 0; r < Hp; ++r) {
+            TG_T *row = xp + (c * Hp + r) * Wp;
+            const int64_t ih = r - g->pt;
+            if (ih < 0 || ih >= g->h) {
+                memset(row, 0, (size_t)Wp * sizeof(TG_T));
+                continue;
+            }
+            for (q = 0; q < g->pl; ++q)
+                row[q] = (TG_T)0;
+            if (sw == 1) {
+                memcpy(row + g->pl, x + c * sc + ih * sh, (size_t)g->w * sizeof(TG_T));
+            } else {
+                const TG_T *xr = x + c * sc + ih * sh;
+                for (q = 0; q < g->w; ++q)
+                    row[g->pl + q] = xr[q * sw];
+            }
+            for (q = g->pl + g->w; q < Wp; ++q)
+                row[q] = (TG_T)0;
+        }
+}
+
+/* cols from a padded plane xp with row stride wp and channel stride cs:
+ * every row of cols is OH runs of OW elements, no bounds to check. */
+static void TG_FN(unfold)(const TG_T *xp, int64_t cs, int64_t wp, const tg_conv2d_geom *g, TG_T *cols)
+{
+    const int64_t OH = g->oh, OW = g->ow, L = OH * OW, SW = g->sw;
+    int64_t c, i, j, oh, ow;
     for (c = 0; c < g->c; ++c)
         for (i = 0; i < g->kh; ++i)
             for (j = 0; j < g->kw; ++j) {
                 TG_T *row = cols + ((c * g->kh + i) * g->kw + j) * L;
-                const int64_t offw = j * g->dw - g->pl;
-                tg_conv_range(offw, g->sw, g->w, OW, &lo, &hi);
+                const TG_T *src = xp + c * cs + i * g->dh * wp + j * g->dw;
                 for (oh = 0; oh < OH; ++oh) {
-                    TG_T *r = row + oh * OW;
-                    const int64_t ih = oh * g->sh - g->pt + i * g->dh;
-                    if (ih < 0 || ih >= g->h) {
-                        memset(r, 0, (size_t)OW * sizeof(TG_T));
-                        continue;
-                    }
-                    for (ow = 0; ow < lo; ++ow)
-                        r[ow] = (TG_T)0;
-                    if (g->sw == 1 && sw == 1) {
-                        if (hi > lo)
-                            memcpy(r + lo, x + c * sc + ih * sh + (lo + offw), (size_t)(hi - lo) * sizeof(TG_T));
+                    const TG_T *s = src + oh * g->sh * wp;
+                    TG_T *d = row + oh * OW;
+                    if (SW == 1) {
+                        TG_OMP(simd)
+                        for (ow = 0; ow < OW; ++ow)
+                            d[ow] = s[ow];
                     } else {
-                        const TG_T *xr = x + c * sc + ih * sh;
-                        for (ow = lo; ow < hi; ++ow)
-                            r[ow] = xr[(ow * g->sw + offw) * sw];
+                        for (ow = 0; ow < OW; ++ow)
+                            d[ow] = s[ow * SW];
                     }
-                    for (ow = hi; ow < OW; ++ow)
-                        r[ow] = (TG_T)0;
                 }
             }
 }
 
-void TG_FN(col2im)(const TG_T *cols, const tg_conv2d_geom *g, TG_T *x)
+/* No copy needed: no top/left padding, every window inside the input, and
+ * a plane of contiguous rows. */
+static int TG_FN(in_place)(const tg_conv2d_geom *g, int64_t sw)
 {
-    const int64_t OH = g->oh, OW = g->ow, L = OH * OW, H = g->h, W = g->w;
-    int64_t c, i, j, oh, ow, lo, hi;
+    return g->pt == 0 && g->pl == 0 && sw == 1 && tg_conv_hp(g) <= g->h && tg_conv_wp(g) <= g->w;
+}
+
+void TG_FN(im2col)(const TG_T *x, int64_t sc, int64_t sh, int64_t sw, const tg_conv2d_geom *g, TG_T *cols,
+                   TG_T *work)
+{
+    const int64_t Hp = tg_conv_hp(g), Wp = tg_conv_wp(g);
+    if (TG_FN(in_place)(g, sw)) {
+        TG_FN(unfold)(x, sc, sh, g, cols);
+        return;
+    }
+    TG_FN(pad_sample)(x, sc, sh, sw, g, work);
+    TG_FN(unfold)(work, Hp * Wp, Wp, g, cols);
+}
+
+/* x (C, H, W) = (accumulate ? x : 0) + the adjoint of im2col applied to cols. */
+static void TG_FN(col2im_impl)(const TG_T *cols, const tg_conv2d_geom *g, TG_T *x, TG_T *work, int accumulate)
+{
+    const int64_t OH = g->oh, OW = g->ow, L = OH * OW, SW = g->sw, H = g->h, W = g->w;
+    const int direct = !accumulate && g->pt == 0 && g->pl == 0 && tg_conv_hp(g) == H && tg_conv_wp(g) == W;
+    const int64_t Hp = direct ? H : tg_conv_hp(g), Wp = direct ? W : tg_conv_wp(g);
+    TG_T *xp = direct ? x : work;
+    int64_t c, i, j, oh, ow, r;
+    memset(xp, 0, (size_t)(g->c * Hp * Wp) * sizeof(TG_T));
     for (c = 0; c < g->c; ++c)
         for (i = 0; i < g->kh; ++i)
             for (j = 0; j < g->kw; ++j) {
                 const TG_T *row = cols + ((c * g->kh + i) * g->kw + j) * L;
-                const int64_t offw = j * g->dw - g->pl;
-                tg_conv_range(offw, g->sw, W, OW, &lo, &hi);
+                TG_T *dst = xp + c * Hp * Wp + i * g->dh * Wp + j * g->dw;
                 for (oh = 0; oh < OH; ++oh) {
-                    const int64_t ih = oh * g->sh - g->pt + i * g->dh;
-                    const TG_T *r = row + oh * OW;
-                    TG_T *xr;
-                    if (ih < 0 || ih >= H)
-                        continue;
-                    xr = x + (c * H + ih) * W;
-                    if (g->sw == 1) {
+                    TG_T *d = dst + oh * g->sh * Wp;
+                    const TG_T *s = row + oh * OW;
+                    if (SW == 1) {
                         TG_OMP(simd)
-                        for (ow = lo; ow < hi; ++ow)
-                            xr[ow + offw] += r[ow];
+                        for (ow = 0; ow < OW; ++ow)
+                            d[ow] += s[ow];
                     } else {
-                        for (ow = lo; ow < hi; ++ow)
-                            xr[ow * g->sw + offw] += r[ow];
+                        for (ow = 0; ow < OW; ++ow)
+                            d[ow * SW] += s[ow];
                     }
                 }
             }
+    if (direct)
+        return;
+    for (c = 0; c < g->c; ++c)
+        for (r = 0; r < H; ++r) {
+            const TG_T *s = xp + (c * Hp + r + g->pt) * Wp + g->pl;
+            TG_T *d = x + (c * H + r) * W;
+            if (accumulate) {
+                TG_OMP(simd)
+                for (ow = 0; ow < W; ++ow)
+                    d[ow] += s[ow];
+            } else {
+                memcpy(d, s, (size_t)W * sizeof(TG_T));
+            }
+        }
+}
+
+void TG_FN(col2im)(const TG_T *cols, const tg_conv2d_geom *g, TG_T *x, TG_T *work)
+{
+    TG_FN(col2im_impl)(cols, g, x, work, 1);
 }
 
 /* -- convolution: one range of samples on the calling thread ------------------------ */
@@ -76,19 +136,20 @@ static int TG_FN(conv_fwd_range)(const TG_T *x, const int64_t xs[4], const TG_T 
     const int64_t G = g->groups, O = g->o, og = O / G, cg = g->c / G;
     const int64_t kk = cg * g->kh * g->kw, L = g->oh * g->ow;
     const int direct = tg_conv_direct(g, xs[2], xs[3]);
-    TG_T *cols = NULL;
+    TG_T *cols = NULL, *work = NULL;
     int64_t n, gi, o, p;
     int status = 0;
     if (!direct) {
-        cols = (TG_T *)tg_conv_buffer((size_t)(g->c * g->kh * g->kw) * (size_t)L * sizeof(TG_T));
+        cols = (TG_T *)tg_conv_buffer(tg_conv_scratch(g) * sizeof(TG_T));
         if (cols == NULL)
             return -1;
+        work = cols + g->c * g->kh * g->kw * L;
     }
     for (n = n0; n < n1; ++n) {
         const TG_T *xn = x + n * xs[0];
         TG_T *yn = y + n * O * L;
         if (!direct)
-            TG_FN(im2col)(xn, xs[1], xs[2], xs[3], g, cols);
+            TG_FN(im2col)(xn, xs[1], xs[2], xs[3], g, cols, work);
         for (gi = 0; gi < G; ++gi) {
             const TG_T *b = direct ? xn + gi * cg * xs[1] : cols + gi * kk * L;
             const int64_t rsb = direct ? xs[1] : L;
@@ -113,13 +174,14 @@ static int TG_FN(conv_bin_range)(const TG_T *gy, const TG_T *w, const tg_conv2d_
     const int64_t G = g->groups, O = g->o, og = O / G, cg = g->c / G;
     const int64_t kk = cg * g->kh * g->kw, L = g->oh * g->ow, CHW = g->c * g->h * g->w;
     const int direct = tg_conv_direct(g, g->w, 1);
-    TG_T *cols = NULL;
+    TG_T *cols = NULL, *work = NULL;
     int64_t n, gi;
     int status = 0;
     if (!direct) {
-        cols = (TG_T *)tg_conv_buffer((size_t)(g->c * g->kh * g->kw) * (size_t)L * sizeof(TG_T));
+        cols = (TG_T *)tg_conv_buffer(tg_conv_scratch(g) * sizeof(TG_T));
         if (cols == NULL)
             return -1;
+        work = cols + g->c * g->kh * g->kw * L;
     }
     for (n = n0; n < n1; ++n) {
         const TG_T *gyn = gy + n * O * L;
@@ -130,10 +192,8 @@ static int TG_FN(conv_bin_range)(const TG_T *gy, const TG_T *w, const tg_conv2d_
             if (TG_GEMM(kk, L, og, (TG_T)1, w + gi * og * kk, 1, kk, gyn + gi * og * L, L, 1, (TG_T)0, c, L, 1))
                 status = -1;
         }
-        if (!direct) {
-            memset(gxn, 0, (size_t)CHW * sizeof(TG_T));
-            TG_FN(col2im)(cols, g, gxn);
-        }
+        if (!direct)
+            TG_FN(col2im_impl)(cols, g, gxn, work, 0);
     }
     return status;
 }
@@ -147,7 +207,7 @@ static int TG_FN(conv_bw_range)(const TG_T *x, const int64_t xs[4], const TG_T *
     const int64_t G = g->groups, O = g->o, og = O / G, cg = g->c / G;
     const int64_t kk = cg * g->kh * g->kw, L = g->oh * g->ow;
     const int direct = tg_conv_direct(g, xs[2], xs[3]);
-    TG_T *cols = NULL;
+    TG_T *cols = NULL, *work = NULL;
     int64_t n, gi;
     int status = 0;
     if (n0 >= n1) {
@@ -155,16 +215,17 @@ static int TG_FN(conv_bw_range)(const TG_T *x, const int64_t xs[4], const TG_T *
         return 0;
     }
     if (!direct) {
-        cols = (TG_T *)tg_conv_buffer((size_t)(g->c * g->kh * g->kw) * (size_t)L * sizeof(TG_T));
+        cols = (TG_T *)tg_conv_buffer(tg_conv_scratch(g) * sizeof(TG_T));
         if (cols == NULL)
             return -1;
+        work = cols + g->c * g->kh * g->kw * L;
     }
     for (n = n0; n < n1; ++n) {
         const TG_T *xn = x + n * xs[0];
         const TG_T *gyn = gy + n * O * L;
         const TG_T beta = n == n0 ? (TG_T)0 : (TG_T)1;
         if (!direct)
-            TG_FN(im2col)(xn, xs[1], xs[2], xs[3], g, cols);
+            TG_FN(im2col)(xn, xs[1], xs[2], xs[3], g, cols, work);
         for (gi = 0; gi < G; ++gi) {
             const TG_T *a = direct ? xn + gi * cg * xs[1] : cols + gi * kk * L;
             const int64_t rsa = direct ? xs[1] : L;
@@ -284,20 +345,43 @@ static void TG_FN(max_pool_plane)(const TG_T *xp, int64_t sh, int64_t sw, const 
             const TG_T *r0 = xp + 2 * oh * sh, *r1 = r0 + sh;
             TG_T *yr = yp + oh * OW;
             int64_t *ir = ip + oh * OW;
+            /* selects, not branches (on real data the comparisons are coin
+             * flips): the window's winner as a code 0..3 in the element
+             * width, so that the loop vectorises */
+            if (sw == 1) {
+                TG_OMP(simd)
+                for (ow = 0; ow < OW; ++ow) {
+                    const TG_T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+                    TG_T best = a;
+                    TG_I at = 0, take;
+                    take = (b > best) | (b != b);
+                    best = take ? b : best;
+                    at = take ? 1 : at;
+                    take = (c > best) | (c != c);
+                    best = take ? c : best;
+                    at = take ? 2 : at;
+                    take = (d > best) | (d != d);
+                    best = take ? d : best;
+                    at = take ? 3 : at;
+                    yr[ow] = best;
+                    ir[ow] = 2 * oh * W + 2 * ow + (at & 1) + (at >> 1) * W;
+                }
+                continue;
+            }
             for (ow = 0; ow < OW; ++ow) {
                 const TG_T a = r0[2 * ow * sw], b = r0[(2 * ow + 1) * sw];
                 const TG_T c = r1[2 * ow * sw], d = r1[(2 * ow + 1) * sw];
                 TG_T best = a;
                 int64_t at = 0;
-                if (b > best || isnan(b)) {
+                if (b > best || b != b) {
                     best = b;
                     at = 1;
                 }
-                if (c > best || isnan(c)) {
+                if (c > best || c != c) {
                     best = c;
                     at = W;
                 }
-                if (d > best || isnan(d)) {
+                if (d > best || d != d) {
                     best = d;
                     at = W + 1;
                 }
@@ -380,6 +464,7 @@ void TG_FN(max_pool2d_backward)(const TG_T *gy, const int64_t *idx, int64_t plan
 
 #undef TG_FN
 #undef TG_T
+#undef TG_I
 #undef TG_SFX
 #undef TG_GEMM
 #undef TG_WHICH

@@ -65,6 +65,25 @@ static void tg_conv_range(int64_t off, int64_t stride, int64_t size, int64_t n_o
     *hi = b;
 }
 
+/* Extent of the padded plane every window fits in. */
+static int64_t tg_conv_hp(const tg_conv2d_geom *g)
+{
+    const int64_t need = (g->oh - 1) * g->sh + (g->kh - 1) * g->dh + 1;
+    return need > g->h + g->pt ? need : g->h + g->pt;
+}
+
+static int64_t tg_conv_wp(const tg_conv2d_geom *g)
+{
+    const int64_t need = (g->ow - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+    return need > g->w + g->pl ? need : g->w + g->pl;
+}
+
+/* Elements of scratch a sample needs: its columns, then a padded plane. */
+static size_t tg_conv_scratch(const tg_conv2d_geom *g)
+{
+    return (size_t)(g->c * g->kh * g->kw * g->oh * g->ow) + (size_t)(g->c * tg_conv_hp(g) * tg_conv_wp(g));
+}
+
 /* 1x1 window, unit stride, no padding, and a plane with contiguous rows:
  * the columns of a sample are its input itself. */
 static int tg_conv_direct(const tg_conv2d_geom *g, int64_t sh, int64_t sw)
@@ -98,13 +117,20 @@ static int tg_conv_threads(int64_t samples, int64_t gemm_flops, int which)
 #endif
 
 #define TG_T float
+#define TG_I int32_t
 #define TG_SFX f32
 #define TG_GEMM tg_sgemm
 #define TG_WHICH 0
 #include "conv_impl.h"
 
 #define TG_T double
+#define TG_I int64_t
 #define TG_SFX f64
 #define TG_GEMM tg_dgemm
 #define TG_WHICH 1
 #include "conv_impl.h"
+
+int64_t tg_conv_work_size(const tg_conv2d_geom *g)
+{
+    return g->c * tg_conv_hp(g) * tg_conv_wp(g);
+}

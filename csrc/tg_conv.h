@@ -43,13 +43,18 @@ typedef struct {
 
 /* One sample: cols (C*KH*KW, OH*OW) from x (C, H, W) with strides
  * (sc, sh, sw) in elements; row (c, i, j) holds x[c, oh*SH - PT + i*DH,
- * ow*SW - PL + j*DW], zero outside the input. g->n is ignored. */
-void tg_im2col_f32(const float *x, int64_t sc, int64_t sh, int64_t sw, const tg_conv2d_geom *g, float *cols);
-void tg_im2col_f64(const double *x, int64_t sc, int64_t sh, int64_t sw, const tg_conv2d_geom *g, double *cols);
+ * ow*SW - PL + j*DW], zero outside the input. g->n is ignored. work is
+ * scratch for one zero-padded sample: tg_conv_work_size(g) elements. */
+void tg_im2col_f32(const float *x, int64_t sc, int64_t sh, int64_t sw, const tg_conv2d_geom *g, float *cols,
+                   float *work);
+void tg_im2col_f64(const double *x, int64_t sc, int64_t sh, int64_t sw, const tg_conv2d_geom *g, double *cols,
+                   double *work);
 /* The adjoint: adds every entry of cols into x (C, H, W), contiguous;
- * entries that fall in the padding are dropped. */
-void tg_col2im_f32(const float *cols, const tg_conv2d_geom *g, float *x);
-void tg_col2im_f64(const double *cols, const tg_conv2d_geom *g, double *x);
+ * entries that fall in the padding are dropped. work as above. */
+void tg_col2im_f32(const float *cols, const tg_conv2d_geom *g, float *x, float *work);
+void tg_col2im_f64(const double *cols, const tg_conv2d_geom *g, double *x, double *work);
+/* Elements of the work buffer of im2col/col2im. */
+int64_t tg_conv_work_size(const tg_conv2d_geom *g);
 
 /* y (N, O, OH, OW) = conv(x, w) (+ bias (O,) when not NULL). */
 int tg_conv2d_forward_f32(const float *x, const int64_t xs[4], const float *w, const float *bias,
