@@ -110,11 +110,15 @@ def _size_error(input, target):
                      f"({input.shape!r}) is deprecated. Please ensure they have the same size.")
 
 
+_BCE_EPS = float(np.float32(1e-12))  # torch: `static const float EPSILON = 1e-12` (9.99999996e-13)
+
+
 class BinaryCrossEntropy(Function):
     """-(t log x + (1 - t) log(1 - x)) per element, the logs clamped at -100.
     Its own Function because the chain rule through the clamped logs gives
-    NaN at x = 0 or 1; torch's derivative (x - t) / max(x (1 - x), 1e-12)
-    stays finite there. The backward is tensor code, so it differentiates again."""
+    NaN at x = 0 or 1; torch's derivative (x - t) / max(x (1 - x), eps)
+    stays finite there (eps is torch's float constant 1e-12, in any dtype).
+    The backward is tensor code, so it differentiates again."""
 
     node_name = "BinaryCrossEntropyBackward0"
 
@@ -131,8 +135,8 @@ class BinaryCrossEntropy(Function):
     def backward(ctx, g):
         x, t = ctx.saved_tensors
         nx, nt = ctx.needs_input_grad[:2]
-        gx = g * (x - t) / ((1 - x) * x).clamp_min(1e-12) if nx else None
-        gt = g * ((1 - x).log().clamp_min(-100) - x.log().clamp_min(-100)) if nt else None
+        gx = g * (x - t) / ((1 - x) * x).clamp_min(_BCE_EPS) if nx else None
+        gt = g * ((-x).log1p() - x.log()) if nt else None  # torch: unclamped (inf at x = 0 or 1)
         return gx, gt
 
 
