@@ -128,6 +128,71 @@ void TG_FN(col2im)(const TG_T *cols, const tg_conv2d_geom *g, TG_T *x, TG_T *wor
     TG_FN(col2im_impl)(cols, g, x, work, 1);
 }
 
+/* -- the wide layout (unit stride) -------------------------------------------------- *
+ *
+ * With unit stride, row (c, i, j) of the columns is, in the padded plane,
+ * OH rows of OW elements that are Wp apart: one contiguous run of OH*Wp
+ * elements if each row keeps Wp - OW junk elements at its end. The columns
+ * are then K long copies instead of K*OH short ones, and the GEMMs run on
+ * OH*Wp columns (Wp/OW more work: 16/14 for a 3x3 "same" convolution of
+ * 14x14); the junk columns of the output are dropped, those of a gradient
+ * are zero. The last run reads up to Wp - OW elements past the plane: the
+ * scratch keeps Wp elements of zeroed slack there. */
+
+/* cols (K, OH*Wp) from the padded plane xp (C, Hp, Wp) + slack. */
+static void TG_FN(unfold_wide)(const TG_T *xp, const tg_conv2d_geom *g, TG_T *cols)
+{
+    const int64_t Hp = tg_conv_hp(g), Wp = tg_conv_wp(g), Lw = g->oh * Wp;
+    int64_t c, i, j;
+    for (c = 0; c < g->c; ++c)
+        for (i = 0; i < g->kh; ++i)
+            for (j = 0; j < g->kw; ++j)
+                memcpy(cols + ((c * g->kh + i) * g->kw + j) * Lw, xp + (c * Hp + i * g->dh) * Wp + j * g->dw,
+                       (size_t)Lw * sizeof(TG_T));
+}
+
+/* gw (O, OH*Wp) = gy (O, OH, OW) with zeros in the junk columns */
+static void TG_FN(widen)(const TG_T *gy, const tg_conv2d_geom *g, TG_T *gw)
+{
+    const int64_t Wp = tg_conv_wp(g), OW = g->ow, rows = g->o * g->oh;
+    int64_t r, q;
+    for (r = 0; r < rows; ++r) {
+        memcpy(gw + r * Wp, gy + r * OW, (size_t)OW * sizeof(TG_T));
+        for (q = OW; q < Wp; ++q)
+            gw[r * Wp + q] = (TG_T)0;
+    }
+}
+
+/* x (C, H, W) = the adjoint of unfold_wide applied to dcols (K, OH*Wp),
+ * whose junk columns are zero; xp is scratch for the plane + slack. */
+static void TG_FN(fold_wide)(const TG_T *dcols, const tg_conv2d_geom *g, TG_T *xp, TG_T *x)
+{
+    const int64_t Hp = tg_conv_hp(g), Wp = tg_conv_wp(g), Lw = g->oh * Wp;
+    int64_t c, i, j, p, r;
+    memset(xp, 0, (size_t)(g->c * Hp * Wp + Wp) * sizeof(TG_T));
+    for (c = 0; c < g->c; ++c)
+        for (i = 0; i < g->kh; ++i)
+            for (j = 0; j < g->kw; ++j) {
+                const TG_T *s = dcols + ((c * g->kh + i) * g->kw + j) * Lw;
+                TG_T *d = xp + (c * Hp + i * g->dh) * Wp + j * g->dw;
+                TG_OMP(simd)
+                for (p = 0; p < Lw; ++p)
+                    d[p] += s[p];
+            }
+    for (c = 0; c < g->c; ++c)
+        for (r = 0; r < g->h; ++r)
+            memcpy(x + (c * g->h + r) * g->w, xp + (c * Hp + r + g->pt) * Wp + g->pl, (size_t)g->w * sizeof(TG_T));
+}
+
+/* The padded plane of a sample, then its wide columns. */
+static void TG_FN(im2col_wide)(const TG_T *x, const int64_t xs[4], const tg_conv2d_geom *g, TG_T *xp, TG_T *cols)
+{
+    const int64_t plane = g->c * tg_conv_hp(g) * tg_conv_wp(g);
+    TG_FN(pad_sample)(x, xs[1], xs[2], xs[3], g, xp);
+    memset(xp + plane, 0, (size_t)tg_conv_wp(g) * sizeof(TG_T));
+    TG_FN(unfold_wide)(xp, g, cols);
+}
+
 /* -- convolution: one range of samples on the calling thread ------------------------ */
 
 static int TG_FN(conv_fwd_range)(const TG_T *x, const int64_t xs[4], const TG_T *w, const TG_T *bias,
@@ -143,7 +208,31 @@ static int TG_FN(conv_fwd_range)(const TG_T *x, const int64_t xs[4], const TG_T 
         cols = (TG_T *)tg_conv_buffer(tg_conv_scratch(g) * sizeof(TG_T));
         if (cols == NULL)
             return -1;
-        work = cols + g->c * g->kh * g->kw * L;
+        work = cols + g->c * g->kh * g->kw * (tg_conv_wide(g, 0) ? g->oh * tg_conv_wp(g) : L);
+    }
+    if (!direct && tg_conv_wide(g, 0)) {
+        const int64_t Wp = tg_conv_wp(g), Lw = g->oh * Wp, OW = g->ow;
+        TG_T *yw = work + g->c * tg_conv_hp(g) * Wp + Wp;
+        for (n = n0; n < n1; ++n) {
+            TG_T *yn = y + n * O * L;
+            TG_FN(im2col_wide)(x + n * xs[0], xs, g, work, cols);
+            for (gi = 0; gi < G; ++gi)
+                if (TG_GEMM(og, Lw, kk, (TG_T)1, w + gi * og * kk, kk, 1, cols + gi * kk * Lw, Lw, 1, (TG_T)0,
+                            yw + gi * og * Lw, Lw, 1))
+                    status = -1;
+            for (o = 0; o < O; ++o) {
+                const TG_T bo = bias != NULL ? bias[o] : (TG_T)0;
+                int64_t oh;
+                for (oh = 0; oh < g->oh; ++oh) {
+                    const TG_T *s = yw + o * Lw + oh * Wp;
+                    TG_T *d = yn + o * L + oh * OW;
+                    TG_OMP(simd)
+                    for (p = 0; p < OW; ++p)
+                        d[p] = s[p] + bo;
+                }
+            }
+        }
+        return status;
     }
     for (n = n0; n < n1; ++n) {
         const TG_T *xn = x + n * xs[0];
@@ -181,7 +270,20 @@ static int TG_FN(conv_bin_range)(const TG_T *gy, const TG_T *w, const tg_conv2d_
         cols = (TG_T *)tg_conv_buffer(tg_conv_scratch(g) * sizeof(TG_T));
         if (cols == NULL)
             return -1;
-        work = cols + g->c * g->kh * g->kw * L;
+        work = cols + g->c * g->kh * g->kw * (tg_conv_wide(g, 1) ? g->oh * tg_conv_wp(g) : L);
+    }
+    if (!direct && tg_conv_wide(g, 1)) {
+        const int64_t Wp = tg_conv_wp(g), Lw = g->oh * Wp;
+        TG_T *gyw = work + g->c * tg_conv_hp(g) * Wp + Wp;
+        for (n = n0; n < n1; ++n) {
+            TG_FN(widen)(gy + n * O * L, g, gyw);
+            for (gi = 0; gi < G; ++gi)
+                if (TG_GEMM(kk, Lw, og, (TG_T)1, w + gi * og * kk, 1, kk, gyw + gi * og * Lw, Lw, 1, (TG_T)0,
+                            cols + gi * kk * Lw, Lw, 1))
+                    status = -1;
+            TG_FN(fold_wide)(cols, g, work, gx + n * CHW);
+        }
+        return status;
     }
     for (n = n0; n < n1; ++n) {
         const TG_T *gyn = gy + n * O * L;
@@ -218,7 +320,21 @@ static int TG_FN(conv_bw_range)(const TG_T *x, const int64_t xs[4], const TG_T *
         cols = (TG_T *)tg_conv_buffer(tg_conv_scratch(g) * sizeof(TG_T));
         if (cols == NULL)
             return -1;
-        work = cols + g->c * g->kh * g->kw * L;
+        work = cols + g->c * g->kh * g->kw * (tg_conv_wide(g, 1) ? g->oh * tg_conv_wp(g) : L);
+    }
+    if (!direct && tg_conv_wide(g, 1)) {
+        const int64_t Wp = tg_conv_wp(g), Lw = g->oh * Wp;
+        TG_T *gyw = work + g->c * tg_conv_hp(g) * Wp + Wp;
+        for (n = n0; n < n1; ++n) {
+            const TG_T beta = n == n0 ? (TG_T)0 : (TG_T)1;
+            TG_FN(im2col_wide)(x + n * xs[0], xs, g, work, cols);
+            TG_FN(widen)(gy + n * O * L, g, gyw);
+            for (gi = 0; gi < G; ++gi)
+                if (TG_GEMM(kk, og, Lw, (TG_T)1, cols + gi * kk * Lw, Lw, 1, gyw + gi * og * Lw, 1, Lw, beta,
+                            acc + gi * og * kk, 1, kk))
+                    status = -1;
+        }
+        return status;
     }
     for (n = n0; n < n1; ++n) {
         const TG_T *xn = x + n * xs[0];
