@@ -135,6 +135,20 @@ def conv2d_backward_weight(x, grad_output, weight_size, stride, padding, dilatio
                                                                                          weight_size))
 
 
+def _windows_hold_input(size, k, s, p, d, n_out):
+    """Does every window (start o*s - p, k taps d apart) hold a real element?
+    Else its index would point outside the plane. Only the windows that
+    start in the padding or end past the input can fail; they are few."""
+    def real(o):
+        start = o * s - p
+        t = 0 if start >= 0 else -(start // d)  # first tap at or after 0: ceil(-start / d)
+        return t < k and start + t * d < size
+
+    left = min(n_out, -(-p // s))  # windows starting before 0
+    right = max(left, -(-(size + p - (k - 1) * d) // s))  # windows ending at or past `size`
+    return all(real(o) for o in range(left)) and all(real(o) for o in range(right, n_out))
+
+
 def _pool_check(x, kernel_size, stride, padding, dilation, output_size):
     k, s, p, d, ohw = (tuple(int(e) for e in v) for v in (kernel_size, stride, padding, dilation, output_size))
     if x.ndim != 4:
@@ -144,9 +158,7 @@ def _pool_check(x, kernel_size, stride, padding, dilation, output_size):
         if k[i] < 1 or s[i] < 1 or d[i] < 1 or ohw[i] < 1 or p[i] < 0:
             raise RuntimeError("max_pool2d kernel: bad geometry kernel %s stride %s padding %s dilation %s "
                                "output %s" % (k, s, p, d, ohw))
-        # every window must hold a real element (else its index would point outside the plane)
-        pos = (np.arange(ohw[i]) * s[i] - p[i]).reshape(-1, 1) + np.arange(k[i]) * d[i]
-        if not ((pos >= 0) & (pos < size)).any(axis=1).all():
+        if not _windows_hold_input(size, k[i], s[i], p[i], d[i], ohw[i]):
             raise RuntimeError("max_pool2d kernel: output %s does not fit input %s with kernel %s stride %s "
                                "padding %s dilation %s" % (ohw, list(x.shape), k, s, p, d))
     return k, s, p, d, ohw
