@@ -363,15 +363,16 @@ int TG_FN(conv2d_forward)(const TG_T *x, const int64_t xs[4], const TG_T *w, con
                           const tg_conv2d_geom *g, TG_T *y)
 {
     int nth, status = 0;
+    int64_t nblk, q;
     if (g->n <= 0 || g->o <= 0 || g->oh <= 0 || g->ow <= 0)
         return 0;
     nth = tg_conv_threads(g->n, TG_FN(conv_gemm_flops)(g), TG_WHICH);
     if (nth <= 1)
         return TG_FN(conv_fwd_range)(x, xs, w, bias, g, y, 0, g->n);
-    TG_OMP(parallel num_threads(nth))
-    {
-        const int64_t t = TG_CONV_THREAD_NUM(), nt = TG_CONV_TEAM_SIZE();
-        int rc = TG_FN(conv_fwd_range)(x, xs, w, bias, g, y, g->n * t / nt, g->n * (t + 1) / nt);
+    nblk = g->n < (int64_t)nth * TG_CONV_BLOCKS_PER_THREAD ? g->n : (int64_t)nth * TG_CONV_BLOCKS_PER_THREAD;
+    TG_OMP(parallel for num_threads(nth) schedule(dynamic, 1))
+    for (q = 0; q < nblk; ++q) {
+        int rc = TG_FN(conv_fwd_range)(x, xs, w, bias, g, y, g->n * q / nblk, g->n * (q + 1) / nblk);
         if (rc != 0) {
             TG_OMP(atomic write)
             status = rc;
@@ -383,6 +384,7 @@ int TG_FN(conv2d_forward)(const TG_T *x, const int64_t xs[4], const TG_T *w, con
 int TG_FN(conv2d_backward_input)(const TG_T *gy, const TG_T *w, const tg_conv2d_geom *g, TG_T *gx)
 {
     int nth, status = 0;
+    int64_t nblk, q;
     if (g->n <= 0 || g->c <= 0 || g->h <= 0 || g->w <= 0)
         return 0;
     if (g->o <= 0 || g->oh <= 0 || g->ow <= 0) {
@@ -392,10 +394,10 @@ int TG_FN(conv2d_backward_input)(const TG_T *gy, const TG_T *w, const tg_conv2d_
     nth = tg_conv_threads(g->n, TG_FN(conv_gemm_flops)(g), TG_WHICH);
     if (nth <= 1)
         return TG_FN(conv_bin_range)(gy, w, g, gx, 0, g->n);
-    TG_OMP(parallel num_threads(nth))
-    {
-        const int64_t t = TG_CONV_THREAD_NUM(), nt = TG_CONV_TEAM_SIZE();
-        int rc = TG_FN(conv_bin_range)(gy, w, g, gx, g->n * t / nt, g->n * (t + 1) / nt);
+    nblk = g->n < (int64_t)nth * TG_CONV_BLOCKS_PER_THREAD ? g->n : (int64_t)nth * TG_CONV_BLOCKS_PER_THREAD;
+    TG_OMP(parallel for num_threads(nth) schedule(dynamic, 1))
+    for (q = 0; q < nblk; ++q) {
+        int rc = TG_FN(conv_bin_range)(gy, w, g, gx, g->n * q / nblk, g->n * (q + 1) / nblk);
         if (rc != 0) {
             TG_OMP(atomic write)
             status = rc;
@@ -410,37 +412,42 @@ int TG_FN(conv2d_backward_weight)(const TG_T *x, const int64_t xs[4], const TG_T
     const int64_t size = g->o * (g->c / g->groups) * g->kh * g->kw;
     TG_T *part;
     int nth, status = 0;
-    int64_t t, e;
+    int64_t nblk, q, e;
     if (size <= 0)
         return 0;
     if (g->n <= 0 || g->oh <= 0 || g->ow <= 0) {
         memset(gw, 0, (size_t)size * sizeof(TG_T));
         return 0;
     }
-    nth = tg_conv_threads(g->n, TG_FN(conv_gemm_flops)(g), TG_WHICH);
-    if (nth <= 1)
+    if (!tg_conv_splittable(g->n, TG_FN(conv_gemm_flops)(g), TG_WHICH))
         return TG_FN(conv_bw_range)(x, xs, gy, g, gw, 0, g->n);
-    /* thread 0 sums into gw, thread t into part[t-1]; then added in order */
-    part = (TG_T *)malloc((size_t)(nth - 1) * (size_t)size * sizeof(TG_T));
+    nth = tg_conv_threads(g->n, TG_FN(conv_gemm_flops)(g), TG_WHICH);
+    nblk = g->n < TG_CONV_WEIGHT_BLOCKS ? g->n : TG_CONV_WEIGHT_BLOCKS;
+    /* block 0 sums into gw, block q into part[q-1]; then added in order */
+    part = (TG_T *)malloc((size_t)(nblk - 1) * (size_t)size * sizeof(TG_T));
     if (part == NULL)
         return TG_FN(conv_bw_range)(x, xs, gy, g, gw, 0, g->n);
-    TG_OMP(parallel num_threads(nth))
-    {
-        const int64_t tt = TG_CONV_THREAD_NUM(), nt = TG_CONV_TEAM_SIZE();
-        TG_T *acc = tt == 0 ? gw : part + (tt - 1) * size;
-        int rc = TG_FN(conv_bw_range)(x, xs, gy, g, acc, g->n * tt / nt, g->n * (tt + 1) / nt);
-        if (rc != 0) {
-            TG_OMP(atomic write)
-            status = rc;
+    if (nth <= 1) {
+        for (q = 0; q < nblk; ++q)
+            if (TG_FN(conv_bw_range)(x, xs, gy, g, q == 0 ? gw : part + (q - 1) * size, g->n * q / nblk,
+                                     g->n * (q + 1) / nblk))
+                status = -1;
+    } else {
+        TG_OMP(parallel for num_threads(nth) schedule(dynamic, 1))
+        for (q = 0; q < nblk; ++q) {
+            int rc = TG_FN(conv_bw_range)(x, xs, gy, g, q == 0 ? gw : part + (q - 1) * size, g->n * q / nblk,
+                                          g->n * (q + 1) / nblk);
+            if (rc != 0) {
+                TG_OMP(atomic write)
+                status = rc;
+            }
         }
-        if (nt < nth && tt == 0) /* a smaller team than asked: the missing partial sums are zero */
-            memset(part + (nt - 1) * size, 0, (size_t)((nth - nt) * size) * sizeof(TG_T));
     }
-    for (t = 0; t < nth - 1; ++t) {
-        const TG_T *pt = part + t * size;
+    for (q = 0; q < nblk - 1; ++q) {
+        const TG_T *pq = part + q * size;
         TG_OMP(simd)
         for (e = 0; e < size; ++e)
-            gw[e] += pt[e];
+            gw[e] += pq[e];
     }
     free(part);
     return status;

@@ -14,10 +14,6 @@
 #include "tg_dispatch.h"
 #include "tg_kernels.h"
 
-#ifdef TG_HAVE_OPENMP
-#include <omp.h>
-#endif
-
 #if defined(__GNUC__) || defined(__clang__)
 #define TG_CONV_TLS __thread
 #else
@@ -109,29 +105,35 @@ static int tg_conv_direct(const tg_conv2d_geom *g, int64_t sh, int64_t sw)
            g->ow == g->w && sw == 1 && (sh == g->w || g->h == 1);
 }
 
-/* Threads over which to split the samples: 1 when there is little work, or
- * when a per-sample GEMM is big enough to take the packed path and split
- * itself (an OpenMP region inside ours would not). */
+/* May the samples be split over threads? Not when a per-sample GEMM is big
+ * enough to take the packed path and split itself (an OpenMP region inside
+ * ours would not), nor when there is little work. */
+static int tg_conv_splittable(int64_t samples, int64_t gemm_flops, int which)
+{
+    int64_t small_max = tg_gemm_set_small_max(which, -1);
+    if (samples < 2)
+        return 0;
+    if (gemm_flops > TG_GEMM_PAR_MIN_FLOPS && gemm_flops > small_max)
+        return 0;
+    return (double)samples * (double)gemm_flops >= (double)TG_GEMM_PAR_MIN_FLOPS;
+}
+
+/* Threads over which to split the samples (1: one after the other). */
 static int tg_conv_threads(int64_t samples, int64_t gemm_flops, int which)
 {
     int nth = tg_get_num_threads();
-    int64_t small_max = tg_gemm_set_small_max(which, -1);
-    if (nth <= 1 || samples < 2)
-        return 1;
-    if (gemm_flops > TG_GEMM_PAR_MIN_FLOPS && gemm_flops > small_max)
-        return 1;
-    if ((double)samples * (double)gemm_flops < (double)TG_GEMM_PAR_MIN_FLOPS)
+    if (nth <= 1 || !tg_conv_splittable(samples, gemm_flops, which))
         return 1;
     return (int64_t)nth < samples ? nth : (int)samples;
 }
 
-#ifdef TG_HAVE_OPENMP
-#define TG_CONV_THREAD_NUM() omp_get_thread_num()
-#define TG_CONV_TEAM_SIZE() omp_get_num_threads()
-#else
-#define TG_CONV_THREAD_NUM() 0
-#define TG_CONV_TEAM_SIZE() 1
-#endif
+/* Samples go out in blocks, handed to whichever thread is free (dynamic
+ * schedule): on a shared machine a thread that the OS has parked does not
+ * hold up the others for its static share. Four blocks per thread. The
+ * weight gradient sums each of a fixed number of blocks apart and adds the
+ * sums in block order, so its result does not depend on the threads. */
+#define TG_CONV_BLOCKS_PER_THREAD 4
+#define TG_CONV_WEIGHT_BLOCKS 8
 
 #define TG_T float
 #define TG_I int32_t

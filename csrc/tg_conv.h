@@ -15,10 +15,12 @@
  * Convolution is im2col + our GEMM per sample: the columns of one sample,
  * (C*KH*KW, OH*OW), live in a per-thread buffer that stays in cache, and
  * W (O, C*KH*KW) @ columns lands directly in y[n] (O, OH*OW): no transposes.
- * Samples are split over tg_get_num_threads() threads when every GEMM is
- * single-threaded anyway (small per-sample products); otherwise samples run
- * one after the other and each GEMM splits itself. The weight gradient sums
- * over samples: one partial sum per thread, added in thread order.
+ * Samples are split over tg_get_num_threads() threads (blocks of samples
+ * handed out dynamically) when every GEMM is single-threaded anyway (small
+ * per-sample products); otherwise samples run one after the other and each
+ * GEMM splits itself. The weight gradient sums over samples in a fixed
+ * number of blocks, added in block order: the same result on any number of
+ * threads.
  *
  * Functions returning int give 0, or -1 when a buffer could not be allocated.
  */
