@@ -235,3 +235,18 @@ def test_max_pool_nan_and_ties_follow_torch():
     yt, it = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
     np.testing.assert_array_equal(yo.numpy(), yt.numpy())
     np.testing.assert_array_equal(io.numpy(), it.numpy())
+
+
+@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d])
+def test_pooling_takes_an_empty_batch_but_no_other_empty_dim(pool):
+    x = tg.zeros(0, 3, 4, 4, requires_grad=True)
+    y = pool(x, 2)
+    assert tuple(y.shape) == (0, 3, 2, 2)
+    y.sum().backward()
+    assert tuple(x.grad.shape) == (0, 3, 4, 4)
+    for shape in ((2, 0, 4, 4), (0, 4, 4), (2, 3, 0, 4)):
+        with pytest.raises(RuntimeError, match=r"Expected 3D or 4D \(batch mode\) tensor with optional 0 dim batch "
+                                               r"size for input, but got:\[%s\]" % ", ".join(map(str, shape))):
+            pool(tg.zeros(*shape), 2)
+    with pytest.raises(RuntimeError, match=r"non-empty 3D or 4D \(batch mode\) tensor expected for input"):
+        pool(tg.zeros(2, 3, 4, 4, 4), 2)

@@ -167,8 +167,11 @@ def _pool_out(n, k, s, p, d, ceil_mode):
 
 def _pool_setup(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     d = input._data
-    if d.ndim not in (3, 4) or d.size == 0:
+    if d.ndim not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    if 0 in d.shape[-3:]:  # only a 4-D input's batch may be empty
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+                           f"got:{list(d.shape)}")
     k = _pair(kernel_size, "kernel_size")
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride")
     p, dil = _pair(padding, "padding"), _pair(dilation, "dilation")
