@@ -560,29 +560,40 @@ void TG_FN(max_pool2d)(const TG_T *x, const int64_t xs[4], const tg_conv2d_geom 
     }
 }
 
-static void TG_FN(max_pool_bw_plane)(const TG_T *gy, const int64_t *idx, int64_t hw_in, int64_t hw_out, TG_T *gx)
+/* 0, or -1 when an index lies outside the plane (nothing is written there) */
+static int TG_FN(max_pool_bw_plane)(const TG_T *gy, const int64_t *idx, int64_t hw_in, int64_t hw_out, TG_T *gx)
 {
     int64_t i;
+    int bad = 0;
     memset(gx, 0, (size_t)hw_in * sizeof(TG_T));
-    for (i = 0; i < hw_out; ++i)
-        gx[idx[i]] += gy[i];
+    for (i = 0; i < hw_out; ++i) {
+        const uint64_t at = (uint64_t)idx[i];
+        if (at >= (uint64_t)hw_in) {
+            bad = 1;
+            continue;
+        }
+        gx[at] += gy[i];
+    }
+    return bad ? -1 : 0;
 }
 
-void TG_FN(max_pool2d_backward)(const TG_T *gy, const int64_t *idx, int64_t planes, int64_t hw_in, int64_t hw_out,
-                                TG_T *gx)
+int TG_FN(max_pool2d_backward)(const TG_T *gy, const int64_t *idx, int64_t planes, int64_t hw_in, int64_t hw_out,
+                               TG_T *gx)
 {
     const int nth = tg_get_num_threads();
     int64_t p;
+    int status = 0;
     if (planes <= 0 || hw_in <= 0)
-        return;
+        return 0;
     if (nth > 1 && planes > 1 && planes * hw_in >= TG_PAR_MIN_MEMBOUND) {
-        TG_OMP(parallel for num_threads(nth) schedule(static))
+        TG_OMP(parallel for num_threads(nth) schedule(static) reduction(| : status))
         for (p = 0; p < planes; ++p)
-            TG_FN(max_pool_bw_plane)(gy + p * hw_out, idx + p * hw_out, hw_in, hw_out, gx + p * hw_in);
+            status |= TG_FN(max_pool_bw_plane)(gy + p * hw_out, idx + p * hw_out, hw_in, hw_out, gx + p * hw_in);
     } else {
         for (p = 0; p < planes; ++p)
-            TG_FN(max_pool_bw_plane)(gy + p * hw_out, idx + p * hw_out, hw_in, hw_out, gx + p * hw_in);
+            status |= TG_FN(max_pool_bw_plane)(gy + p * hw_out, idx + p * hw_out, hw_in, hw_out, gx + p * hw_in);
     }
+    return status ? -1 : 0;
 }
 
 #undef TG_FN

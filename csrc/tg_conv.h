@@ -79,12 +79,12 @@ int tg_conv2d_backward_weight_f64(const double *x, const int64_t xs[4], const do
  * element. Every window must hold at least one real element. */
 void tg_max_pool2d_f32(const float *x, const int64_t xs[4], const tg_conv2d_geom *g, float *y, int64_t *idx);
 void tg_max_pool2d_f64(const double *x, const int64_t xs[4], const tg_conv2d_geom *g, double *y, int64_t *idx);
-/* gx (planes, hw_in) = 0, then gx[p, idx[p, i]] += gy[p, i] for i < hw_out:
- * every idx must lie in [0, hw_in). */
-void tg_max_pool2d_backward_f32(const float *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
-                                int64_t hw_out, float *gx);
-void tg_max_pool2d_backward_f64(const double *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
-                                int64_t hw_out, double *gx);
+/* gx (planes, hw_in) = 0, then gx[p, idx[p, i]] += gy[p, i] for i < hw_out.
+ * An index outside [0, hw_in) is skipped and makes the result -1 (else 0). */
+int tg_max_pool2d_backward_f32(const float *gy, const int64_t *idx, int64_t planes, int64_t hw_in, int64_t hw_out,
+                               float *gx);
+int tg_max_pool2d_backward_f64(const double *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
+                               int64_t hw_out, double *gx);
 
 #ifdef __cplusplus
 }

@@ -216,9 +216,16 @@ static int64_t cv_extent(const tg_conv2d_geom *g, const int64_t xs[4])
                     ++*checks;                                                                                \
                     rx[p * hw + at] += gy[o];                                                                 \
                 }                                                                                             \
-        tg_max_pool2d_backward_##SFX(gy, idx, planes, hw, L, gx);                                             \
+        if (tg_max_pool2d_backward_##SFX(gy, idx, planes, hw, L, gx) != 0)                                     \
+            CV_FAIL("max_pool2d_backward rejected valid indices");                                           \
         for (e = 0; e < planes * hw; ++e)                                                                     \
             cv_near(gx[e], rx[e], 8.0, TOL, "max_pool2d_backward", checks);                                   \
+        /* bad indices are refused, not written through */                                                    \
+        idx[0] = hw;                                                                                          \
+        idx[planes * L - 1] = -1;                                                                             \
+        if (tg_max_pool2d_backward_##SFX(gy, idx, planes, hw, L, gx) != -1)                                    \
+            CV_FAIL("max_pool2d_backward accepted an index outside the plane");                              \
+        ++*checks;                                                                                            \
         free(x);                                                                                              \
         free(y);                                                                                              \
         free(gy);                                                                                             \

@@ -39,10 +39,10 @@ cdef extern from "tg_conv.h" nogil:
                                       const tg_conv2d_geom *g, double *gw)
     void tg_max_pool2d_f32(const float *x, const int64_t *xs, const tg_conv2d_geom *g, float *y, int64_t *idx)
     void tg_max_pool2d_f64(const double *x, const int64_t *xs, const tg_conv2d_geom *g, double *y, int64_t *idx)
-    void tg_max_pool2d_backward_f32(const float *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
-                                    int64_t hw_out, float *gx)
-    void tg_max_pool2d_backward_f64(const double *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
-                                    int64_t hw_out, double *gx)
+    int tg_max_pool2d_backward_f32(const float *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
+                                   int64_t hw_out, float *gx)
+    int tg_max_pool2d_backward_f64(const double *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
+                                   int64_t hw_out, double *gx)
 
 
 cdef inline bint _same_float(int t, object a):
@@ -201,10 +201,11 @@ def max_pool2d(x, kernel_size, stride, padding, dilation, output_size):
 
 def max_pool2d_backward(grad_output, indices, input_size):
     """grad_input (N, C, H, W): grad_output added at ``indices`` of each plane.
-    Indices are checked to lie in their plane (a bad one would write outside)."""
+    Indices are checked to lie in their plane (RuntimeError otherwise)."""
     cdef int t = _float_type(grad_output)
     cdef cnp.ndarray gy, idx, gx
     cdef int64_t planes, hw_in, hw_out
+    cdef int rc
     if (t < 0 or not _same_float(t, grad_output) or not cnp.PyArray_Check(indices)
             or (<cnp.ndarray>indices).dtype != np.int64):
         return _ref_conv.max_pool2d_backward(grad_output, indices, input_size)
@@ -216,15 +217,16 @@ def max_pool2d_backward(grad_output, indices, input_size):
     idx = np.ascontiguousarray(indices)
     planes, hw_in = n * c, h * w
     hw_out = cnp.PyArray_DIM(gy, 2) * cnp.PyArray_DIM(gy, 3)
-    if idx.size and (idx.min() < 0 or idx.max() >= hw_in):
-        raise RuntimeError("max_pool2d_backward: an index is outside the input plane of %d elements" % hw_in)
     gx = np.empty((n, c, h, w), dtype=_NATIVE[t])
-    with nogil:
+    with nogil:  # the kernel checks every index (a bad one would write outside)
         if t == cnp.NPY_FLOAT32:
-            tg_max_pool2d_backward_f32(<const float *>cnp.PyArray_DATA(gy), <const int64_t *>cnp.PyArray_DATA(idx),
-                                       planes, hw_in, hw_out, <float *>cnp.PyArray_DATA(gx))
+            rc = tg_max_pool2d_backward_f32(<const float *>cnp.PyArray_DATA(gy),
+                                            <const int64_t *>cnp.PyArray_DATA(idx), planes, hw_in, hw_out,
+                                            <float *>cnp.PyArray_DATA(gx))
         else:
-            tg_max_pool2d_backward_f64(<const double *>cnp.PyArray_DATA(gy),
-                                       <const int64_t *>cnp.PyArray_DATA(idx), planes, hw_in, hw_out,
-                                       <double *>cnp.PyArray_DATA(gx))
+            rc = tg_max_pool2d_backward_f64(<const double *>cnp.PyArray_DATA(gy),
+                                            <const int64_t *>cnp.PyArray_DATA(idx), planes, hw_in, hw_out,
+                                            <double *>cnp.PyArray_DATA(gx))
+    if rc != 0:
+        raise RuntimeError("max_pool2d_backward: an index is outside the input plane of %d elements" % hw_in)
     return gx
