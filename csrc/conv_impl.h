@@ -453,6 +453,36 @@ int TG_FN(conv2d_backward_weight)(const TG_T *x, const int64_t xs[4], const TG_T
     return status;
 }
 
+static TG_T TG_FN(channel_sum)(const TG_T *gy, int64_t n, int64_t o, int64_t l, int64_t c)
+{
+    double acc = 0.0;
+    int64_t s, p;
+    for (s = 0; s < n; ++s) {
+        const TG_T *row = gy + (s * o + c) * l;
+        TG_OMP(simd reduction(+ : acc))
+        for (p = 0; p < l; ++p)
+            acc += (double)row[p];
+    }
+    return (TG_T)acc;
+}
+
+/* gb[o] = the sum of gy[:, o] (a double accumulator per channel) */
+void TG_FN(conv2d_backward_bias)(const TG_T *gy, int64_t n, int64_t o, int64_t l, TG_T *gb)
+{
+    const int nth = tg_get_num_threads();
+    int64_t c;
+    if (o <= 0)
+        return;
+    if (nth > 1 && o > 1 && n * o * l >= TG_PAR_MIN_MEMBOUND) {
+        TG_OMP(parallel for num_threads(nth) schedule(static))
+        for (c = 0; c < o; ++c)
+            gb[c] = TG_FN(channel_sum)(gy, n, o, l, c);
+    } else {
+        for (c = 0; c < o; ++c)
+            gb[c] = TG_FN(channel_sum)(gy, n, o, l, c);
+    }
+}
+
 /* -- max pooling --------------------------------------------------------------------- */
 
 /* One plane; see tg_conv.h for the rules on NaN, ties and -inf. */

@@ -72,6 +72,11 @@ int tg_conv2d_backward_weight_f32(const float *x, const int64_t xs[4], const flo
 int tg_conv2d_backward_weight_f64(const double *x, const int64_t xs[4], const double *gy,
                                   const tg_conv2d_geom *g, double *gw);
 
+/* gb (O,) = the sum over samples and positions of gy (N, O, L): the bias
+ * gradient, accumulated in double. */
+void tg_conv2d_backward_bias_f32(const float *gy, int64_t n, int64_t o, int64_t l, float *gb);
+void tg_conv2d_backward_bias_f64(const double *gy, int64_t n, int64_t o, int64_t l, double *gb);
+
 /* Max pooling: y (N, C, OH, OW) the maximum of each window (padding never
  * wins), idx (N, C, OH, OW) its flat position h*W + w in the input plane.
  * As torch: NaN wins (the last NaN of the window), ties go to the first

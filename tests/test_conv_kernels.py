@@ -230,6 +230,24 @@ def test_conv_large_on_one_and_two_threads(shape, dtype, threads_restored):
         np.testing.assert_array_equal(a, e)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 16, 14, 14), (3, 5, 7), (1, 1, 1, 1), (0, 4, 3, 3), (2, 3)])
+def test_bias_gradient_compiled_matches_reference(shape, dtype, threads_restored):
+    require_compiled()
+    g = _rng_array(shape, dtype)
+    want = reference.conv2d_backward_bias(g.astype(np.float64))
+    for threads in (1, 2):
+        C.set_num_threads(threads)
+        for view in (g, _layout(g, "transposed") if g.ndim == 4 else g.T.copy().T):
+            got = kernels.conv2d_backward_bias(view)
+            assert got.dtype == dtype and got.shape == (shape[1],)
+            np.testing.assert_allclose(got, want, rtol=RTOL[dtype], atol=RTOL[dtype] * max(1.0, g.size ** 0.5))
+
+
+def _rng_array(shape, dtype):
+    return np.random.default_rng(8).standard_normal(shape).astype(dtype)
+
+
 def test_max_pool_common_case_with_nan_and_threads(threads_restored):
     require_compiled()
     x = np.random.default_rng(7).standard_normal((8, 8, 28, 28)).astype(np.float32)

@@ -76,7 +76,7 @@ static int64_t cv_extent(const tg_conv2d_geom *g, const int64_t xs[4])
         const int64_t ny = g->n * g->o * L, nxc = g->n * g->c * g->h * g->w;                                  \
         T *x = cv_alloc(nx, sizeof(T)), *w = cv_alloc(nw, sizeof(T)), *b = cv_alloc(g->o, sizeof(T));         \
         T *y = cv_alloc(ny, sizeof(T)), *gy = cv_alloc(ny, sizeof(T)), *gx = cv_alloc(nxc, sizeof(T));        \
-        T *gw = cv_alloc(nw, sizeof(T));                                                                      \
+        T *gw = cv_alloc(nw, sizeof(T)), *gb = cv_alloc(g->o, sizeof(T));                                     \
         double *rx = cv_alloc(nxc, sizeof(double)), *rw = cv_alloc(nw, sizeof(double));                      \
         for (e = 0; e < nx; ++e)                                                                              \
             x[e] = (T)cv_rnd();                                                                               \
@@ -121,6 +121,15 @@ static int64_t cv_extent(const tg_conv2d_geom *g, const int64_t xs[4])
             cv_near(gx[e], rx[e], 4.0 * g->o * g->kh * g->kw, TOL, "conv2d_backward_input", checks);          \
         for (e = 0; e < nw; ++e)                                                                              \
             cv_near(gw[e], rw[e], 4.0 * g->n * L, TOL, "conv2d_backward_weight", checks);                     \
+        tg_conv2d_backward_bias_##SFX(gy, g->n, g->o, L, gb);                                                 \
+        for (o = 0; o < g->o; ++o) {                                                                          \
+            double sum = 0.0;                                                                                 \
+            for (n = 0; n < g->n; ++n)                                                                        \
+                for (e = 0; e < L; ++e)                                                                       \
+                    sum += gy[(n * g->o + o) * L + e];                                                        \
+            cv_near(gb[o], sum, (double)(g->n * L), TOL, "conv2d_backward_bias", checks);                     \
+        }                                                                                                     \
+        free(gb);                                                                                             \
         free(x);                                                                                              \
         free(w);                                                                                              \
         free(b);                                                                                              \

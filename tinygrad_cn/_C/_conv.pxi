@@ -37,6 +37,8 @@ cdef extern from "tg_conv.h" nogil:
                                       float *gw)
     int tg_conv2d_backward_weight_f64(const double *x, const int64_t *xs, const double *gy,
                                       const tg_conv2d_geom *g, double *gw)
+    void tg_conv2d_backward_bias_f32(const float *gy, int64_t n, int64_t o, int64_t l, float *gb)
+    void tg_conv2d_backward_bias_f64(const double *gy, int64_t n, int64_t o, int64_t l, double *gb)
     void tg_max_pool2d_f32(const float *x, const int64_t *xs, const tg_conv2d_geom *g, float *y, int64_t *idx)
     void tg_max_pool2d_f64(const double *x, const int64_t *xs, const tg_conv2d_geom *g, double *y, int64_t *idx)
     int tg_max_pool2d_backward_f32(const float *gy, const int64_t *idx, int64_t planes, int64_t hw_in,
@@ -167,6 +169,26 @@ def conv2d_backward_weight(x, grad_output, weight_size, stride, padding, dilatio
                                                <double *>cnp.PyArray_DATA(gw))
     _check_status(rc)
     return gw
+
+
+def conv2d_backward_bias(grad_output):
+    """grad_bias (O,): grad_output (N, O, ...) summed over all but dim 1."""
+    cdef int t = _float_type(grad_output)
+    cdef cnp.ndarray gy, gb
+    cdef int64_t n, o, l
+    if t < 0 or cnp.PyArray_NDIM(<cnp.ndarray>grad_output) < 2:
+        return _ref_conv.conv2d_backward_bias(grad_output)
+    gy = _as_c(<cnp.ndarray>grad_output, t)
+    n, o = cnp.PyArray_DIM(gy, 0), cnp.PyArray_DIM(gy, 1)
+    l = cnp.PyArray_SIZE(gy) // (n * o) if n * o else 0
+    gb = np.empty(o, dtype=_NATIVE[t])
+    with nogil:
+        if t == cnp.NPY_FLOAT32:
+            tg_conv2d_backward_bias_f32(<const float *>cnp.PyArray_DATA(gy), n, o, l, <float *>cnp.PyArray_DATA(gb))
+        else:
+            tg_conv2d_backward_bias_f64(<const double *>cnp.PyArray_DATA(gy), n, o, l,
+                                        <double *>cnp.PyArray_DATA(gb))
+    return gb
 
 
 def max_pool2d(x, kernel_size, stride, padding, dilation, output_size):

@@ -5,6 +5,7 @@ Same names and signatures as the compiled bindings in _conv.pxi:
     conv2d_forward(x, weight, bias, stride, padding, dilation, groups) -> y
     conv2d_backward_input(grad_output, weight, input_size, stride, padding, dilation, groups) -> grad_input
     conv2d_backward_weight(x, grad_output, weight_size, stride, padding, dilation, groups) -> grad_weight
+    conv2d_backward_bias(grad_output) -> grad_bias
     max_pool2d(x, kernel_size, stride, padding, dilation, output_size) -> (y, indices)
     max_pool2d_backward(grad_output, indices, input_size) -> grad_input
 
@@ -25,8 +26,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "max_pool2d",
-           "max_pool2d_backward"]
+__all__ = ["conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "conv2d_backward_bias",
+           "max_pool2d", "max_pool2d_backward"]
 
 
 def _pairs(stride, padding, dilation):
@@ -133,6 +134,14 @@ def conv2d_backward_weight(x, grad_output, weight_size, stride, padding, dilatio
     gw = np.einsum("ngol,ngkl->gok", gg, cols, optimize=True)
     return np.ascontiguousarray(gw.astype(np.result_type(x, g), copy=False)).reshape(tuple(int(e) for e in
                                                                                          weight_size))
+
+
+def conv2d_backward_bias(grad_output):
+    """grad_bias (O,): grad_output (N, O, ...) summed over every dim but 1."""
+    g = np.asarray(grad_output)
+    if g.ndim < 2:
+        raise RuntimeError("conv2d_backward_bias expects grad_output of at least 2 dims, got %s" % (list(g.shape),))
+    return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
 
 
 def _windows_hold_input(size, k, s, p, d, n_out):

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._C import kernels
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 
 _make = Tensor._make
@@ -67,7 +68,7 @@ class Conv2d(Function):
         geo = ctx.geo
         gx = ConvGradInput.apply(g, w, geo, tuple(x.shape)) if nx else None
         gw = ConvGradWeight.apply(x, g, geo, tuple(w.shape)) if nw else None
-        gb = g.sum((0, 2, 3)) if nb else None
+        gb = _bias_grad(g) if nb else None
         return gx, gw, gb, None
 
 
@@ -109,6 +110,13 @@ class ConvGradWeight(Function):
         dx = ConvGradInput.apply(g, gg, geo, tuple(x.shape)) if nx else None
         dg = _crop(Conv2d.apply(x, gg, None, geo), g.shape) if ng else None
         return dx, dg, None, None
+
+
+def _bias_grad(g: Tensor) -> Tensor:
+    """g summed over (N, H, W): one C pass, or tensor code under create_graph."""
+    if STATE.enabled:
+        return g.sum((0, 2, 3))
+    return _make(kernels.conv2d_backward_bias(g._data))
 
 
 def _crop(y, shape):
