@@ -4,7 +4,7 @@ and, when installed, torch.
     python -m benchmarks [--quick] [--only SECTION[,SECTION]] [--threads 1,2] [--no-plot] [--outdir DIR]
     python benchmarks/run.py ...          (the same)
 
-Sections: elementwise, rowwise, optim, matmul, mlp (see each suite_*.py).
+Sections: elementwise, rowwise, optim, matmul, mlp, cnn (see each suite_*.py).
 At start it prints tinygrad_cn.show_config() and measures the machine: memory
 bandwidth (best np.copyto of 16 MB and of 64 MB, on 1 thread and split over
 2 Python threads) and BLAS peak (np.matmul float32 n=1024, per thread count).
@@ -35,8 +35,8 @@ import numpy as np  # noqa: E402
 
 import tinygrad_cn  # noqa: E402
 import tinygrad_cn._C as C  # noqa: E402
-from benchmarks import (suite_common, suite_elementwise, suite_matmul, suite_mlp, suite_optim,  # noqa: E402
-                        suite_rowwise)
+from benchmarks import (suite_cnn, suite_common, suite_elementwise, suite_matmul, suite_mlp,  # noqa: E402
+                        suite_optim, suite_rowwise)
 from benchmarks.suite_common import MISSING, format_table, plot_section, run_cases, torch  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -48,6 +48,7 @@ SECTIONS = {
     "optim": suite_optim,
     "matmul": suite_matmul,
     "mlp": suite_mlp,
+    "cnn": suite_cnn,
 }
 
 

@@ -34,6 +34,7 @@ static long checks;
 void bounds_activations(long *checks);
 void bounds_rowwise(long *checks);
 void bounds_optim(long *checks);
+void bounds_conv(long *checks);
 
 #define FAIL(...)                                                                                             \
     do {                                                                                                      \
@@ -274,6 +275,7 @@ int main(void)
             bounds_activations(&checks);
             bounds_rowwise(&checks);
             bounds_optim(&checks);
+            bounds_conv(&checks);
         }
     }
     printf("OK %ld\n", checks);

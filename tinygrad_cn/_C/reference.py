@@ -183,6 +183,7 @@ def gemm_batched(a, b, out=None, alpha=1.0, beta=0.0):
 from .ref_activations import *  # noqa: E402,F401,F403
 from .ref_rowwise import *  # noqa: E402,F401,F403
 from .ref_optim import *  # noqa: E402,F401,F403
-from . import ref_activations as _ra, ref_rowwise as _rr, ref_optim as _ro  # noqa: E402
+from .ref_conv import *  # noqa: E402,F401,F403
+from . import ref_activations as _ra, ref_rowwise as _rr, ref_optim as _ro, ref_conv as _rc  # noqa: E402
 
-__all__ = __all__ + _ra.__all__ + _rr.__all__ + _ro.__all__
+__all__ = __all__ + _ra.__all__ + _rr.__all__ + _ro.__all__ + _rc.__all__

@@ -1,4 +1,6 @@
-"""2-D convolution (and conv1d, conv_transpose2d) as im2col + one GEMM per group.
+"""2-D convolution (and conv1d, conv_transpose2d) on the conv kernels of
+tinygrad_cn._C (csrc/im2col.c: per-sample im2col + our GEMM; NumPy reference
+in _C/ref_conv.py).
 
 Three Functions close under differentiation, so double backward works:
 
@@ -7,164 +9,46 @@ Three Functions close under differentiation, so double backward works:
 * ``ConvGradWeight(x, g)``     gw = the adjoint in w
 
 Each is bilinear in its two tensor arguments, and the derivative of each is
-one of the other two (see the backward methods). The arrays are handled by
-``_conv_fwd``, ``_conv_gin`` and ``_conv_gw``: the input is padded, viewed as
-sliding windows (``as_strided``), copied once into the columns matrix
-(C/g*kh*kw, N*OH*OW), transposed, and multiplied by the weight on our GEMM
-(``linalg.mm_arrays``). col2im accumulates strided slices, one per kernel
-offset, instead of ``np.add.at``.
+one of the other two (see the backward methods). ``geo`` is (stride,
+((top, bottom), (left, right)) padding, dilation, groups), as the kernels
+take it.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from .._C import kernels
 from ..autograd.function import Function
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from . import linalg as _linalg
 
 _make = Tensor._make
-# Keep the forward's columns for the weight gradient? Measured slower end to end
-# (64x8x14x14 -> 16ch fwd+bwd 4.3 -> 6.0 ms): holding them forces backward's
-# large arrays onto fresh pages, which costs more than rebuilding the columns
-# into memory just freed. Off; the path stays for larger layers to try.
-_KEEP_COLS = False
 
 
-# -- arrays ----------------------------------------------------------------------------
-def _padded(x: np.ndarray, pads) -> np.ndarray:
-    (pt, pb), (pl, pr) = pads
-    if pt or pb or pl or pr:  # zeros + one slice copy: np.pad is several times slower
-        n, c, h, w = x.shape
-        xp = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
-        xp[:, :, pt:pt + h, pl:pl + w] = x
-        return xp
-    return x
+def _conv_fwd(x: np.ndarray, w: np.ndarray, b, geo) -> np.ndarray:
+    return kernels.conv2d_forward(x, w, b, *geo)
 
 
-def _out_hw(hw, k, geo):
+def _fit(g: np.ndarray, xshape, wshape, geo) -> np.ndarray:
+    """g padded with zeros to the output conv makes of an input of xshape:
+    conv_transpose2d's output_padding adds rows/columns to x that no window
+    of g reaches, and with a dilation larger than the stride a window can."""
     stride, pads, dil, _ = geo
-    return tuple((hw[i] + pads[i][0] + pads[i][1] - dil[i] * (k[i] - 1) - 1) // stride[i] + 1 for i in range(2))
-
-
-def _unit_stride(geo) -> bool:
-    return geo[0] == (1, 1)
-
-
-def _colsT(x: np.ndarray, k, geo, ohw):
-    """The transposed columns matrix (C*kh*kw, N*OH*R) of the padded input and
-    its row length R: one copy of a strided view (the rows of group gi are one
-    block).
-
-    With unit stride R is the padded width Wp: each (c, i, j, n) row is then
-    one contiguous run of the flattened padded plane (the columns ow >= OW
-    are junk, which the gradient side meets with zeros and the output drops),
-    so the copy moves long runs. Otherwise R = OW and runs are output rows."""
-    stride, pads, dil, _ = geo
-    (pt, pb), (pl, pr) = pads
-    n, c, h, w = x.shape
-    it = x.itemsize
-    if _unit_stride(geo):
-        hp, wp = h + pt + pb, w + pl + pr
-        xp = np.zeros((n, c, hp + 1, wp), dtype=x.dtype)  # one spare row: the last run ends past the plane
-        xp[:, :, pt:pt + h, pl:pl + w] = x
-        run = ohw[0] * wp
-        v = as_strided(xp, (c, k[0], k[1], n, run), (xp.strides[1], dil[0] * wp * it, dil[1] * it, xp.strides[0], it),
-                       writeable=False)
-        return v.reshape(c * k[0] * k[1], n * run), wp
-    xp = _padded(x, pads)
-    sn, sc, sh, sw = xp.strides
-    v = as_strided(xp, (c, k[0], k[1], n, ohw[0], ohw[1]),
-                   (sc, sh * dil[0], sw * dil[1], sn, sh * stride[0], sw * stride[1]), writeable=False)
-    return v.reshape(c * k[0] * k[1], n * ohw[0] * ohw[1]), ohw[1]
-
-
-def _g_t(g: np.ndarray, rl: int) -> np.ndarray:
-    """(N, O, OH, OW) -> (O, N*OH*R), zeros in the columns ow >= OW."""
-    n, o, oh, ow = g.shape
-    if rl == ow:
-        return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(o, n * oh * ow)
-    out = np.zeros((o, n, oh, rl), dtype=g.dtype)
-    out[..., :ow] = g.transpose(1, 0, 2, 3)
-    return out.reshape(o, n * oh * rl)
-
-
-def _conv_fwd(x: np.ndarray, w: np.ndarray, geo, keep=None) -> np.ndarray:
-    """y^T = W (O, C/g*kh*kw) @ columns^T, one GEMM per group, then (N, O, OH, OW).
-    ``keep``, a list, receives the columns for the weight gradient."""
-    groups = geo[3]
-    o, cg, kh, kw = w.shape
-    n = x.shape[0]
-    ohw = _out_hw(x.shape[2:], (kh, kw), geo)
-    og, kk = o // groups, cg * kh * kw
-    cols, rl = _colsT(x, (kh, kw), geo, ohw)
-    if keep is not None:
-        keep.append((cols, rl))
-    if groups == 1:
-        yt = _linalg.mm_arrays(w.reshape(o, kk), cols)
-    else:
-        yt = np.empty((o, cols.shape[1]), dtype=x.dtype)
-        for gi in range(groups):
-            yt[gi * og:(gi + 1) * og] = _linalg.mm_arrays(w[gi * og:(gi + 1) * og].reshape(og, kk),
-                                                          cols[gi * kk:(gi + 1) * kk])
-    return np.ascontiguousarray(yt.reshape(o, n, ohw[0], rl)[..., :ohw[1]].transpose(1, 0, 2, 3))
+    ohw = tuple((xshape[2 + i] + pads[i][0] + pads[i][1] - dil[i] * (wshape[2 + i] - 1) - 1) // stride[i] + 1
+                for i in range(2))
+    if tuple(g.shape[2:]) == ohw:
+        return g
+    gp = np.zeros(g.shape[:2] + ohw, dtype=g.dtype)
+    gp[:, :, :g.shape[2], :g.shape[3]] = g
+    return gp
 
 
 def _conv_gin(g: np.ndarray, w: np.ndarray, geo, xshape) -> np.ndarray:
-    """The adjoint of conv in x: columns^T = W^T @ g^T (one GEMM per group),
-    then col2im, one strided slice added per kernel offset (with unit stride,
-    one contiguous run of the flattened padded plane per (n, c))."""
-    stride, pads, dil, groups = geo
-    n, c, h, wd = xshape
-    o, cg, kh, kw = w.shape
-    og, kk = o // groups, cg * kh * kw
-    oh, ow = g.shape[2:]
-    (pt, pb), (pl, pr) = pads
-    hp, wp = h + pt + pb, wd + pl + pr
-    unit = _unit_stride(geo)
-    rl = wp if unit else ow
-    gx = np.zeros((n, c, hp + 1 if unit else hp, wp), dtype=g.dtype)
-    flat = gx.reshape(n, c, gx.shape[2] * wp)
-    gt = _g_t(g, rl)
-    for gi in range(groups):
-        dcols = _linalg.mm_arrays(w[gi * og:(gi + 1) * og].reshape(og, kk).T, gt[gi * og:(gi + 1) * og])
-        if unit:
-            dcols = dcols.reshape(cg, kh, kw, n, oh * wp)
-            target = flat[:, gi * cg:(gi + 1) * cg]
-            for i in range(kh):
-                for j in range(kw):
-                    off = i * dil[0] * wp + j * dil[1]
-                    target[:, :, off:off + oh * wp] += dcols[:, i, j].transpose(1, 0, 2)
-            continue
-        dcols = dcols.reshape(cg, kh, kw, n, oh, ow)
-        target = gx[:, gi * cg:(gi + 1) * cg]
-        for i in range(kh):
-            r0 = i * dil[0]
-            rs = slice(r0, r0 + stride[0] * (oh - 1) + 1, stride[0])
-            for j in range(kw):
-                c0 = j * dil[1]
-                target[:, :, rs, c0:c0 + stride[1] * (ow - 1) + 1:stride[1]] += dcols[:, i, j].transpose(1, 0, 2, 3)
-    if pt or pb or pl or pr or unit:
-        gx = np.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + wd])
-    return gx
+    return kernels.conv2d_backward_input(_fit(g, xshape, w.shape, geo), w, xshape, *geo)
 
 
-def _conv_gw(x: np.ndarray, g: np.ndarray, geo, wshape, cols=None) -> np.ndarray:
-    """The adjoint of conv in w: g^T @ columns, one GEMM per group (the
-    columns the forward made, when given)."""
-    groups = geo[3]
-    o, cg, kh, kw = wshape
-    og, kk = o // groups, cg * kh * kw
-    cols, rl = cols if cols is not None else _colsT(x, (kh, kw), geo, g.shape[2:])
-    gt = _g_t(g, rl)
-    if groups == 1:
-        return _linalg.mm_arrays(gt, cols.T).reshape(wshape)
-    out = np.empty((o, kk), dtype=x.dtype)
-    for gi in range(groups):
-        out[gi * og:(gi + 1) * og] = _linalg.mm_arrays(gt[gi * og:(gi + 1) * og], cols[gi * kk:(gi + 1) * kk].T)
-    return out.reshape(wshape)
+def _conv_gw(x: np.ndarray, g: np.ndarray, geo, wshape) -> np.ndarray:
+    return kernels.conv2d_backward_weight(x, _fit(g, x.shape, wshape, geo), wshape, *geo)
 
 
 # -- Functions -------------------------------------------------------------------------
@@ -175,13 +59,7 @@ class Conv2d(Function):
     def forward(ctx, x, w, b, geo):
         ctx.save_for_backward(x, w)
         ctx.geo = geo
-        keep = [] if ctx.needs_input_grad[1] and _KEEP_COLS else None
-        y = _conv_fwd(x._data, w._data, geo, keep)
-        if keep:
-            ctx.cols = keep[0]  # reused by the weight gradient; freed with the graph
-        if b is not None:
-            y += b._data.reshape(-1, 1, 1)
-        return y
+        return _conv_fwd(x._data, w._data, None if b is None else b._data, geo)
 
     @staticmethod
     def backward(ctx, g):
@@ -189,8 +67,8 @@ class Conv2d(Function):
         nx, nw, nb = ctx.needs_input_grad[:3]
         geo = ctx.geo
         gx = ConvGradInput.apply(g, w, geo, tuple(x.shape)) if nx else None
-        gw = ConvGradWeight.apply(x, g, geo, tuple(w.shape), ctx.__dict__.get("cols")) if nw else None
-        gb = g.sum((0, 2, 3)) if nb else None
+        gw = ConvGradWeight.apply(x, g, geo, tuple(w.shape)) if nw else None
+        gb = _bias_grad(g) if nb else None
         return gx, gw, gb, None
 
 
@@ -210,7 +88,7 @@ class ConvGradInput(Function):
         ng, nw = ctx.needs_input_grad[:2]
         geo = ctx.geo
         dg = _crop(Conv2d.apply(gg, w, None, geo), g.shape) if ng else None
-        dw = ConvGradWeight.apply(gg, g, geo, tuple(w.shape), None) if nw else None
+        dw = ConvGradWeight.apply(gg, g, geo, tuple(w.shape)) if nw else None
         return dg, dw, None, None
 
 
@@ -218,10 +96,10 @@ class ConvGradWeight(Function):
     node_name = "ConvolutionBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, x, g, geo, wshape, cols):
+    def forward(ctx, x, g, geo, wshape):
         ctx.save_for_backward(x, g)
         ctx.geo = geo
-        return _conv_gw(x._data, g._data, geo, wshape, cols)
+        return _conv_gw(x._data, g._data, geo, wshape)
 
     @staticmethod
     def backward(ctx, gg):
@@ -231,7 +109,14 @@ class ConvGradWeight(Function):
         geo = ctx.geo
         dx = ConvGradInput.apply(g, gg, geo, tuple(x.shape)) if nx else None
         dg = _crop(Conv2d.apply(x, gg, None, geo), g.shape) if ng else None
-        return dx, dg, None, None, None
+        return dx, dg, None, None
+
+
+def _bias_grad(g: Tensor) -> Tensor:
+    """g summed over (N, H, W): one C pass, or tensor code under create_graph."""
+    if STATE.enabled:
+        return g.sum((0, 2, 3))
+    return _make(kernels.conv2d_backward_bias(g._data))
 
 
 def _crop(y, shape):

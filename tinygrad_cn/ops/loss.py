@@ -41,15 +41,27 @@ def _classes_last(input: Tensor, target: Tensor):
     return moved.reshape(-1, c), target.reshape(-1)
 
 
+class _BatchSizeError(ValueError, RuntimeError):
+    """Input and target batch sizes differ. torch raises ValueError here (older
+    code expected RuntimeError). This is both."""
+
+
+def _check_target_dtype(target: Tensor):
+    """Class indices are int64 or uint8, as torch's nll_loss accepts."""
+    dt = target._data.dtype
+    if dt not in (np.int64, np.uint8):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_TYPE_WORDS.get(dt.name, dt.name)}")
+
+
 def _check_target(input: Tensor, target: Tensor):
     n_in, n_t = input.shape, target.shape
     if input.ndim == 1:
         if target.ndim != 0:
-            raise RuntimeError(f"Expected input batch_size ({1}) to match target batch_size ({n_t[0]}).")
+            raise _BatchSizeError(f"Expected input batch_size ({1}) to match target batch_size ({n_t[0]}).")
         return
     if target.ndim == 0 or n_in[0] != n_t[0]:
-        raise RuntimeError(f"Expected input batch_size ({n_in[0]}) to match target batch_size "
-                           f"({n_t[0] if target.ndim else 1}).")
+        raise _BatchSizeError(f"Expected input batch_size ({n_in[0]}) to match target batch_size "
+                              f"({n_t[0] if target.ndim else 1}).")
     if input.ndim > 2 and tuple(n_in[2:]) != tuple(n_t[1:]):
         raise RuntimeError(f"Expected target size {[n_in[0]] + list(n_in[2:])}, got {list(n_t)}")
 
@@ -94,6 +106,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     the class indices ``target`` (N, ...), as ``torch.nn.functional.nll_loss``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
+    _check_target_dtype(target)
     _check_target(input, target)
     if input.ndim == 1:
         r = nll_loss(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index=ignore_index,
@@ -145,9 +158,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if target.is_floating_point():
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
-    if target._data.dtype != np.int64:
-        raise RuntimeError(f"expected scalar type Long but found {_TYPE_WORDS.get(target._data.dtype.name)}")
+    _check_target_dtype(target)
     _check_target(input, target)
+    if target._data.dtype != np.int64:  # uint8 class indices: the kernels take int64
+        target = _make(target._data.astype(np.int64))
     dt = input._data.dtype
     if input.ndim == 2 and dt in _KERNEL_DTYPES and (weight is None or (weight._data.dtype == dt and
                                                                         not weight.requires_grad)):

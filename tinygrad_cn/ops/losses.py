@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .activation import logsigmoid
@@ -109,6 +110,36 @@ def _size_error(input, target):
                      f"({input.shape!r}) is deprecated. Please ensure they have the same size.")
 
 
+_BCE_EPS = float(np.float32(1e-12))  # torch: `static const float EPSILON = 1e-12` (9.99999996e-13)
+
+
+class BinaryCrossEntropy(Function):
+    """-(t log x + (1 - t) log(1 - x)) per element, the logs clamped at -100.
+    Its own Function because the chain rule through the clamped logs gives
+    NaN at x = 0 or 1; torch's derivative (x - t) / max(x (1 - x), eps)
+    stays finite there (eps is torch's float constant 1e-12, in any dtype).
+    The backward is tensor code, so it differentiates again."""
+
+    node_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        xd, td = x._data, t._data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_x = np.maximum(np.log(xd), -100)
+            log_1mx = np.maximum(np.log(1 - xd), -100)
+            return (-(td * log_x + (1 - td) * log_1mx)).astype(xd.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        nx, nt = ctx.needs_input_grad[:2]
+        gx = g * (x - t) / ((1 - x) * x).clamp_min(_BCE_EPS) if nx else None
+        gt = g * ((-x).log1p() - x.log()) if nt else None  # torch: unclamped (inf at x = 0 or 1)
+        return gx, gt
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """-w (t log x + (1 - t) log(1 - x)) with the logs clamped at -100, as
@@ -122,9 +153,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise RuntimeError("all elements of input should be between 0 and 1")
     if weight is not None:
         np.broadcast_shapes(tuple(weight.shape), tuple(input.shape))
-    log_x = input.log().clamp_min(-100)
-    log_1mx = (1 - input).log().clamp_min(-100)
-    loss = -(target * log_x + (1 - target) * log_1mx)
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

@@ -326,7 +326,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:
     """``softmax(q k^T * scale + mask) v``, as ``torch.nn.functional.scaled_dot_product_attention``
-    (boolean masks keep where True, float masks are added; ``is_causal`` keeps the lower triangle)."""
+    (boolean masks keep where True, float masks are added; ``is_causal`` keeps the lower triangle; a
+    query whose every key is masked gives 0, as torch 2.x)."""
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     if is_causal and attn_mask is not None:
@@ -344,7 +345,15 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores.masked_fill(attn_mask.logical_not(), float("-inf"))
         else:
             scores = scores + attn_mask
+    # torch 2.x's math path (_safe_softmax): a row masked out entirely attends
+    # to nothing and gives 0, not NaN; its scores are made finite first so
+    # that no NaN flows back either
+    dead = np.all(np.isneginf(scores._data), axis=-1, keepdims=True)
+    if dead.any():
+        scores = scores.masked_fill(_make(dead), 0.0)
     attn = scores.softmax(-1)
+    if dead.any():
+        attn = attn.masked_fill(_make(dead), 0.0)
     if dropout_p > 0.0:
         from ..creation import rand  # the library's generator, so manual_seed makes it reproducible
         keep = (rand(*attn.shape)._data >= dropout_p).astype(attn._data.dtype) / (1 - dropout_p)

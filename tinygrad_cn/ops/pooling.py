@@ -3,9 +3,11 @@
 Every op here is, once its data-dependent choices are fixed (the argmax of a
 max pool, the mask of a dropout), a linear map ``A`` of its input. ``LinearMap``
 applies ``A`` (or its adjoint ``A^T``) and its backward applies the other one,
-so gradients of any order are right. A max pool gathers at flat indices (its
-adjoint scatters them back with ``np.bincount``, ties going to the first
-maximum in window order, as torch); an average pool sums strided window
+so gradients of any order are right. A max pool gathers at flat indices in
+each plane and its adjoint scatters them back (both in C: kernels.max_pool2d
+and max_pool2d_backward; ties go to the first maximum in window order and NaN
+wins, as torch); an adaptive max pool gathers at flat indices (its adjoint an
+``np.bincount``); an average pool sums strided window
 views and its adjoint adds strided slices, one per kernel offset.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._C import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
 
@@ -68,6 +71,27 @@ class Gather:
             w = w * self.mask.reshape(-1)
         out = np.bincount(self.idx.reshape(-1), weights=w, minlength=math.prod(self.in_shape))
         return out.astype(g.dtype, copy=False).reshape(self.in_shape)
+
+
+class PlaneGather:
+    """out[n, c, i] = x[n, c].flat[idx[n, c, i]]: a max pool once its argmax is
+    fixed. The adjoint scatter-adds within each plane (the C max-pool
+    backward); ``value`` hands back the pooled values the kernel already made."""
+
+    def __init__(self, idx: np.ndarray, in_shape, y: np.ndarray):
+        self.idx, self.in_shape, self.y = idx, tuple(in_shape), y
+
+    def value(self, x):
+        y, self.y = self.y, None  # used once, by the forward
+        return y
+
+    def fwd(self, x):
+        n, c = self.in_shape[:2]
+        flat = np.ascontiguousarray(x).reshape(n, c, -1)
+        return np.take_along_axis(flat, self.idx.reshape(n, c, -1), axis=2).reshape(self.idx.shape)
+
+    def adj(self, g):
+        return kernels.max_pool2d_backward(g, self.idx, self.in_shape)
 
 
 class AvgPool:
@@ -143,8 +167,11 @@ def _pool_out(n, k, s, p, d, ceil_mode):
 
 def _pool_setup(name, input, kernel_size, stride, padding, dilation, ceil_mode):
     d = input._data
-    if d.ndim not in (3, 4) or d.size == 0:
+    if d.ndim not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    if 0 in d.shape[-3:]:  # only a 4-D input's batch may be empty
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+                           f"got:{list(d.shape)}")
     k = _pair(kernel_size, "kernel_size")
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) else _pair(stride, "stride")
     p, dil = _pair(padding, "padding"), _pair(dilation, "dilation")
@@ -196,19 +223,8 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1, c
     """
     x, unbatched, k, s, p, dil, (oh, ow), pads = _pool_setup("max_pool2d", input, kernel_size, stride, padding,
                                                              dilation, ceil_mode)
-    xd = x._data
-    n, c, h, w = xd.shape
-    fill = -np.inf if xd.dtype.kind == "f" else np.iinfo(xd.dtype).min
-    xp = np.pad(xd, ((0, 0), (0, 0)) + pads, constant_values=fill)
-    sn, sc, sh, sw = xp.strides
-    win = as_strided(xp, (n, c, oh, ow, k[0], k[1]), (sn, sc, sh * s[0], sw * s[1], sh * dil[0], sw * dil[1]),
-                     writeable=False).reshape(n, c, oh, ow, k[0] * k[1])
-    a = win.argmax(axis=-1)
-    rows = np.arange(oh).reshape(-1, 1) * s[0] - p[0] + (a // k[1]) * dil[0]
-    cols = np.arange(ow) * s[1] - p[1] + (a % k[1]) * dil[1]
-    idx = (rows * w + cols).astype(np.int64)
-    flat = idx + (np.arange(n * c, dtype=np.int64) * (h * w)).reshape(n, c, 1, 1)
-    y = MaxPool2DNode.apply(x, Gather(flat, xd.shape), False, True)
+    yd, idx = kernels.max_pool2d(x._data, k, s, p, dil, (oh, ow))
+    y = MaxPool2DNode.apply(x, PlaneGather(idx, x._data.shape, yd), False, True)
     return _finish(y, idx, unbatched, return_indices)
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from ...creation import full
-from ...ops.pointwise import where
 from ...tensor import Tensor
 from .. import functional as F
 from ..parameter import Parameter
@@ -181,14 +180,7 @@ class PReLU(Module):
         _init.constant_(self.weight, self.init)
 
     def forward(self, input: Tensor) -> Tensor:
-        w = self.weight
-        if input.ndim >= 2 and self.num_parameters > 1:
-            w = w.reshape((self.num_parameters,) + (1,) * (input.ndim - 2))
-        elif input.ndim == 1 and self.num_parameters > 1:
-            pass
-        elif self.num_parameters == 1:
-            w = w.reshape(())
-        return where(input > 0, input, w * input)
+        return F.prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

@@ -89,18 +89,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
-        if input1.shape[:-1] != input2.shape[:-1]:
-            raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {input1.shape[:-1]} "
-                               f"and {input2.shape[:-1]}")
-        lead = tuple(input1.shape[:-1])
-        o, i1, i2 = self.weight.shape
-        x1, x2 = input1.reshape(-1, i1), input2.reshape(-1, i2)
-        # x1 @ A_o for every o in one GEMM: (N, i1) @ (i1, o*i2), then the dot with x2
-        t = (x1 @ self.weight.permute(1, 0, 2).reshape(i1, o * i2)).reshape(-1, o, i2)
-        y = (t * x2.unsqueeze(1)).sum(-1)
-        if self.bias is not None:
-            y = y + self.bias
-        return y.reshape(lead + (o,))
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
