@@ -100,8 +100,13 @@ class _KernelOptimizer(Optimizer):
 
     def _init_state(self, group: Dict[str, Any], p: Tensor, state: Dict[str, Any]) -> bool:
         """Create the missing state of ``p`` in torch's key order; True if
-        anything was created."""
-        raise NotImplementedError
+        anything was created. By default ``step`` and then zeros for each
+        key of ``_array_keys`` (which is torch's order for most)."""
+        fresh = self._ensure_step(group, state) if self._has_step else False
+        for key in self._array_keys(group):
+            if key is not None:
+                fresh |= self._ensure(state, key, p)
+        return fresh
 
     def _call(self, fn: Callable, group: Dict[str, Any], params, grads, states, steps, extras, fresh) -> None:
         """Run the kernel ``fn`` on one batch."""

@@ -1,9 +1,8 @@
 """``Adadelta``: step sizes from running averages of squared gradients and updates (Zeiler, 2012)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Optional
 
-from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
 from .optimizer import ParamsT, _to_float
 
@@ -47,6 +46,8 @@ class Adadelta(_KernelOptimizer):
 
     _kernel = "adadelta_step"
     _param_shaped_state = ("square_avg", "acc_delta")
+    _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False, "capturable": False,
+                          "fused": None}
 
     def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach: Optional[bool] = None, *, capturable: bool = False,
@@ -65,23 +66,8 @@ class Adadelta(_KernelOptimizer):
                         foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            group.setdefault("fused", None)
-
     def _array_keys(self, group):
         return ["square_avg", "acc_delta"]
-
-    def _init_state(self, group, p: Tensor, state) -> bool:
-        fresh = self._ensure_step(group, state)
-        fresh |= self._ensure(state, "square_avg", p)
-        fresh |= self._ensure(state, "acc_delta", p)
-        return fresh
 
     def _call(self, fn, group, params, grads, states, steps, extras, fresh) -> None:
         fn(params, grads, states[0], states[1], lr=_to_float(group["lr"]), rho=group["rho"], eps=group["eps"],

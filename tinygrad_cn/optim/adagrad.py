@@ -1,7 +1,7 @@
 """``Adagrad``: per-coordinate learning rates from the sum of squared gradients (Duchi et al., 2011)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
@@ -49,6 +49,7 @@ class Adagrad(_KernelOptimizer):
 
     _kernel = "adagrad_step"
     _param_shaped_state = ("sum",)
+    _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False, "fused": None}
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: Optional[bool] = None, *,
@@ -72,14 +73,6 @@ class Adagrad(_KernelOptimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(group, p, self.state[p])
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
 
     def share_memory(self) -> None:
         """torch shares the sums between processes; here memory is already

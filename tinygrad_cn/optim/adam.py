@@ -1,7 +1,7 @@
 """``Adam``: adaptive moment estimation (Kingma & Ba, 2014)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
@@ -80,6 +80,8 @@ class Adam(_KernelOptimizer):
 
     _kernel = "adam_step"
     _param_shaped_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _setstate_defaults = {"amsgrad": False, "maximize": False, "foreach": None, "capturable": False,
+                          "differentiable": False, "fused": None, "decoupled_weight_decay": False}
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
@@ -98,27 +100,8 @@ class Adam(_KernelOptimizer):
         super().__init__(params, defaults)
         _check_fused_foreach(fused, foreach, differentiable)
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", None)
-            group.setdefault("decoupled_weight_decay", False)
-
     def _array_keys(self, group):
         return ["exp_avg", "exp_avg_sq", "max_exp_avg_sq" if group["amsgrad"] else None]
-
-    def _init_state(self, group, p: Tensor, state) -> bool:
-        fresh = self._ensure_step(group, state)
-        fresh |= self._ensure(state, "exp_avg", p)
-        fresh |= self._ensure(state, "exp_avg_sq", p)
-        if group["amsgrad"]:
-            fresh |= self._ensure(state, "max_exp_avg_sq", p)
-        return fresh
 
     def _call(self, fn, group, params, grads, states, steps, extras, fresh) -> None:
         beta1, beta2 = group["betas"]

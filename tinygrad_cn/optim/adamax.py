@@ -1,9 +1,8 @@
 """``Adamax``: Adam with the infinity norm (Kingma & Ba, 2014, section 7)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
-from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
 from .adam import _check_common
 from .optimizer import ParamsT, _to_float
@@ -48,6 +47,8 @@ class Adamax(_KernelOptimizer):
 
     _kernel = "adamax_step"
     _param_shaped_state = ("exp_avg", "exp_inf")
+    _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False, "capturable": False,
+                          "fused": None}
 
     def __init__(self, params: ParamsT, lr: float = 2e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, foreach: Optional[bool] = None, *,
@@ -60,23 +61,8 @@ class Adamax(_KernelOptimizer):
                         differentiable=differentiable, capturable=capturable, fused=fused)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            group.setdefault("fused", None)
-
     def _array_keys(self, group):
         return ["exp_avg", "exp_inf"]
-
-    def _init_state(self, group, p: Tensor, state) -> bool:
-        fresh = self._ensure_step(group, state)
-        fresh |= self._ensure(state, "exp_avg", p)
-        fresh |= self._ensure(state, "exp_inf", p)
-        return fresh
 
     def _call(self, fn, group, params, grads, states, steps, extras, fresh) -> None:
         beta1, beta2 = group["betas"]

@@ -1,7 +1,7 @@
 """``NAdam``: Adam with Nesterov momentum (Dozat, 2016)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
@@ -57,6 +57,8 @@ class NAdam(_KernelOptimizer):
 
     _kernel = "nadam_step"
     _param_shaped_state = ("exp_avg", "exp_avg_sq")
+    _setstate_defaults = {"maximize": False, "foreach": None, "capturable": False, "differentiable": False,
+                          "decoupled_weight_decay": False, "fused": None}
 
     def __init__(self, params: ParamsT, lr: float = 2e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
@@ -71,16 +73,6 @@ class NAdam(_KernelOptimizer):
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("fused", None)
 
     def _array_keys(self, group):
         return ["exp_avg", "exp_avg_sq"]

@@ -166,10 +166,17 @@ class Optimizer:
     def __getstate__(self) -> Dict[str, Any]:
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
+    # Options a group pickled by an older version may lack, with the values
+    # torch's __setstate__ of each optimizer fills in.
+    _setstate_defaults: Dict[str, Any] = {}
+
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state)
         if "_optimizer_step_pre_hooks" not in self.__dict__:  # unpickled
             self._init_hooks()
+        for group in self.param_groups:
+            for name, value in self._setstate_defaults.items():
+                group.setdefault(name, value)
         self._invalidate()
 
     def _init_hooks(self) -> None:

@@ -1,12 +1,11 @@
 """``RAdam``: Adam with a rectified adaptive learning rate (Liu et al., 2019)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 
 from .._C.ref_optim import _lerp_
-from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
 from .adam import _check_common
 from .optimizer import ParamsT, _to_float
@@ -85,6 +84,8 @@ class RAdam(_KernelOptimizer):
     """
 
     _param_shaped_state = ("exp_avg", "exp_avg_sq")
+    _setstate_defaults = {"foreach": None, "maximize": False, "differentiable": False,
+                          "decoupled_weight_decay": False, "capturable": False}
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
@@ -98,26 +99,11 @@ class RAdam(_KernelOptimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            group.setdefault("capturable", False)
-
     def _step_fn(self, use_kernel: bool) -> Callable:
         return radam_step
 
     def _array_keys(self, group):
         return ["exp_avg", "exp_avg_sq"]
-
-    def _init_state(self, group, p: Tensor, state) -> bool:
-        fresh = self._ensure_step(group, state)
-        fresh |= self._ensure(state, "exp_avg", p)
-        fresh |= self._ensure(state, "exp_avg_sq", p)
-        return fresh
 
     def _call(self, fn, group, params, grads, states, steps, extras, fresh) -> None:
         beta1, beta2 = group["betas"]

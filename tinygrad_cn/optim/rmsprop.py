@@ -1,7 +1,7 @@
 """``RMSprop``: gradients divided by a running root mean square (Hinton, 2012)."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
@@ -56,6 +56,8 @@ class RMSprop(_KernelOptimizer):
 
     _kernel = "rmsprop_step"
     _param_shaped_state = ("square_avg", "momentum_buffer", "grad_avg")
+    _setstate_defaults = {"momentum": 0, "centered": False, "foreach": None, "maximize": False,
+                          "differentiable": False, "capturable": False, "fused": None}
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False, capturable: bool = False,
@@ -77,17 +79,6 @@ class RMSprop(_KernelOptimizer):
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable,
                         fused=fused)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            group.setdefault("fused", None)
 
     def _array_keys(self, group):
         return ["square_avg", "grad_avg" if group["centered"] else None,

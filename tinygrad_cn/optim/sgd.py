@@ -1,7 +1,7 @@
 """``SGD``: stochastic gradient descent, with momentum and Nesterov momentum."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Optional
 
 from ..tensor import Tensor
 from ._functional import _KernelOptimizer, _check_fused_foreach
@@ -50,6 +50,8 @@ class SGD(_KernelOptimizer):
     _has_step = False
     _split_fresh = True
     _param_shaped_state = ("momentum_buffer",)
+    _setstate_defaults = {"nesterov": False, "maximize": False, "foreach": None, "differentiable": False,
+                          "fused": False}
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
@@ -68,15 +70,6 @@ class SGD(_KernelOptimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         _check_fused_foreach(fused, foreach, differentiable)
         super().__init__(params, defaults)
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
 
     def _array_keys(self, group):
         return ["momentum_buffer" if group["momentum"] != 0 else None]
