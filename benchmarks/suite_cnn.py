@@ -21,11 +21,10 @@ their losses compared (the second loss checks gradients and update too).
 import numpy as np
 
 import tinygrad_cn as tg
-import tinygrad_cn.nn as tnn
 import tinygrad_cn.nn.functional as F
 from tinygrad_cn._C import ref_conv
 
-from .suite_common import Case, torch
+from .suite_common import Case, same_weights_check, torch, torch_sgd_step
 
 TITLE = "Small-CNN training step (conv 1-8-16, max-pool, linear; batch 64x1x28x28)"
 BATCH, LR = 64, 0.01
@@ -118,43 +117,16 @@ def make_numpy(x, y, weights):
 
 
 def make_torch(x, y, weights):
-    model = _model(torch)
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights):
-            p.copy_(torch.from_numpy(w))
-    criterion = torch.nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = criterion(model(tx), ty)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
-
-
-def _as_float(loss):
-    return float(loss.item() if hasattr(loss, "item") else loss)
+    return torch_sgd_step(_model(torch), x, y, weights, LR)
 
 
 def _verify(x, y, weights, ours_ok):
-    """Two steps of each library from the same weights -> ({lib: [loss1,
-    loss2]}, verdict)."""
-    makers = {"numpy": make_numpy}
+    makers = {"numpy": lambda: make_numpy(x, y, weights)}
     if ours_ok:
-        makers["ours"] = make_ours
+        makers["ours"] = lambda: make_ours(x, y, weights)
     if torch is not None:
-        makers["torch"] = make_torch
-    losses = {}
-    for lib, make in makers.items():
-        step = make(x, y, weights)
-        losses[lib] = [_as_float(step()), _as_float(step())]
-    ref = np.array(losses["numpy"])
-    worst = max(np.max(np.abs(np.array(v) - ref)) for v in losses.values())
-    verdict = "OK" if worst <= 1e-4 * max(1.0, np.max(np.abs(ref))) else "MISMATCH"
-    return losses, "%s (max |difference| %.2g)" % (verdict, worst)
+        makers["torch"] = lambda: make_torch(x, y, weights)
+    return same_weights_check(makers)
 
 
 def cases(cfg):

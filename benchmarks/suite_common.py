@@ -55,6 +55,48 @@ def kernel_origin(name):
 
 
 # --------------------------------------------------------------------------
+# end-to-end training steps (suite_mlp, suite_cnn)
+# --------------------------------------------------------------------------
+
+def torch_sgd_step(model, x, y, weights, lr):
+    """One torch training step (cross-entropy, SGD) of ``model`` started from
+    ``weights`` (NumPy arrays in ``model.parameters()`` order)."""
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), weights):
+            p.copy_(torch.from_numpy(w))
+    criterion = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = criterion(model(tx), ty)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def same_weights_check(makers):
+    """Two steps of each library from the same weights: loss 1 checks the
+    forward; loss 2, computed after one update, the gradients and the update.
+    ``makers`` maps a library to a function returning its step function, with
+    "numpy" as the reference -> ({lib: [loss1, loss2]}, verdict)."""
+    losses = {}
+    for lib, make in makers.items():
+        step = make()
+        losses[lib] = [_as_float(step()), _as_float(step())]
+    ref = np.array(losses["numpy"])
+    worst = max(np.max(np.abs(np.array(v) - ref)) for v in losses.values())
+    verdict = "OK" if worst <= 1e-4 * max(1.0, np.max(np.abs(ref))) else "MISMATCH"
+    return losses, "%s (max |difference| %.2g)" % (verdict, worst)
+
+
+def _as_float(loss):
+    return float(loss.item() if hasattr(loss, "item") else loss)
+
+
+# --------------------------------------------------------------------------
 # cases and rows
 # --------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import numpy as np
 import tinygrad_cn as tg
 import tinygrad_cn.nn.functional as F
 
-from .suite_common import Case, torch
+from .suite_common import Case, same_weights_check, torch, torch_sgd_step
 
 TITLE = "MLP training step (784-256-10, batch 128)"
 BATCH, SIZES, LR = 128, (784, 256, 10), 0.01
@@ -130,43 +130,16 @@ def make_numpy(x, y, weights):
 def make_torch(x, y, weights):
     nn = torch.nn
     model = nn.Sequential(nn.Linear(SIZES[0], SIZES[1]), nn.ReLU(), nn.Linear(SIZES[1], SIZES[2]))
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), weights):
-            p.copy_(torch.from_numpy(w))
-    criterion = nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(model.parameters(), lr=LR)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = criterion(model(tx), ty)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
-
-
-def _as_float(loss):
-    return float(loss.item() if hasattr(loss, "item") else loss)
+    return torch_sgd_step(model, x, y, weights, LR)
 
 
 def _verify(x, y, weights, our_loss):
-    """Two steps of each library from the same weights -> ({lib: [loss1,
-    loss2]}, verdict). Loss 1 checks the forward; loss 2, computed after one
-    update, checks the gradients and the update."""
     makers = {"numpy": lambda: make_numpy(x, y, weights)}
     if our_loss is not None:
         makers["ours"] = lambda: make_ours(x, y, weights, our_loss)
     if torch is not None:
         makers["torch"] = lambda: make_torch(x, y, weights)
-    losses = {}
-    for lib, make in makers.items():
-        step = make()
-        losses[lib] = [_as_float(step()), _as_float(step())]
-    ref = np.array(losses["numpy"])
-    worst = max(np.max(np.abs(np.array(v) - ref)) for v in losses.values())
-    verdict = "OK" if worst <= 1e-4 * max(1.0, np.max(np.abs(ref))) else "MISMATCH"
-    return losses, "%s (max |difference| %.2g)" % (verdict, worst)
+    return same_weights_check(makers)
 
 
 def cases(cfg):
