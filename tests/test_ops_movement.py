@@ -297,7 +297,8 @@ ERRORS = [
     (RuntimeError, "appears multiple times", lambda x: x.flip(1, -1)),
     (RuntimeError, "repeated dim", lambda x: x.movedim((0, 0), (1, 0))),
     (RuntimeError, "diagonal dimensions cannot be identical", lambda x: x.diagonal(0, 1, 1)),
-    (RuntimeError, r"shape '\[3, 2\]' is invalid for input of size 4", lambda x: x.unflatten(1, (3, 2))),
+    (RuntimeError, r"unflatten: Provided sizes \[3, 2\] don't multiply up to the size of dim 1 \(4\) in the input "
+                   r"tensor", lambda x: x.unflatten(-1, (3, 2))),
 ]
 
 

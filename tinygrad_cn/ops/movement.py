@@ -301,7 +301,13 @@ def unflatten(input, dim: int, sizes):
     n = input._data.ndim
     d = _wrap_dim(dim, n)
     shape = input._data.shape
-    inner = infer_shape(sizes, shape[d])
+    try:
+        inner = infer_shape(sizes, shape[d])
+    except RuntimeError as e:
+        if "is invalid for input of size" not in str(e):
+            raise
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+                           f"({shape[d]}) in the input tensor") from None
     return view(input, shape[:d] + inner + shape[d + 1:]) if input._data.flags.c_contiguous else \
         reshape(input, shape[:d] + inner + shape[d + 1:])
 
