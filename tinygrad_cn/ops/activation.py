@@ -56,7 +56,7 @@ def _make_activation(name: str, node_name: str, kernel: str, second):
     grad_cls = type(name + "Grad", (Function,), dict(ns, forward=staticmethod(grad_forward),
                                                      backward=staticmethod(grad_backward)))
     fwd_cls = type(name, (Function,), dict(ns, forward=staticmethod(fwd), backward=staticmethod(bwd),
-                                           node_name=node_name))
+                                           node_name=node_name, kernel=fwd_kernel))
     return fwd_cls
 
 
@@ -100,15 +100,11 @@ LeakyRelu = _make_activation("LeakyRelu", "LeakyReluBackward0", "leaky_relu", la
 Hardtanh = _make_activation("Hardtanh", "HardtanhBackward0", "hardtanh", lambda x, min_val, max_val: None)
 
 
-_KERNEL_OF = {Gelu: "gelu", Silu: "silu", Softplus: "softplus", LogSigmoid: "logsigmoid", Elu: "elu",
-              LeakyRelu: "leaky_relu", Hardtanh: "hardtanh"}
-
-
 def _apply(cls, input: Tensor, inplace: bool = False, **params) -> Tensor:
     x = float_input(input)
     if inplace:
         from .inplace import apply_inplace, kernel_inplace
-        if x is input and kernel_inplace(input, _KERNEL_OF[cls], **params):
+        if x is input and kernel_inplace(input, cls.kernel, **params):
             return input
         return apply_inplace(input, lambda src: cls.apply(src, params))
     return cls.apply(x, params)
