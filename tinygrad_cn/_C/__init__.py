@@ -35,12 +35,15 @@ import os
 import sys
 import types
 
+import numpy as np
+
 from . import reference
 
 __all__ = [
     "kernels",
     "reference",
     "KERNEL_NAMES",
+    "KERNEL_DTYPES",
     "show_config",
     "set_num_threads",
     "get_num_threads",
@@ -55,6 +58,10 @@ __all__ = [
 #: to a reference module (mandatory) and to a .pxi of _kernels.pyx (optional:
 #: a name the extension lacks is served by the reference).
 KERNEL_NAMES = tuple(reference.__all__)
+
+#: The element types the compiled kernels take; the framework sends other
+#: dtypes (float16, integers) down its NumPy paths.
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _truthy(value):

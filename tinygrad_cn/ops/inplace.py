@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.function import Function
-from .._C import kernels as K
+from .._C import KERNEL_DTYPES, kernels as K
 from ..autograd.grad_mode import STATE, enable_grad
 from ..tensor import Tensor, _EXPORTS
 
@@ -241,7 +241,6 @@ _SHAPE_CHANGING = {"t", "transpose", "unsqueeze", "squeeze", "swapaxes", "swapdi
 
 
 _ARITH_UFUNCS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide}
-_AXPY_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _arith_fast(self: Tensor, name: str, args, kwargs) -> bool:
@@ -264,7 +263,7 @@ def _arith_fast(self: Tensor, name: str, args, kwargs) -> bool:
         return False
     if d.dtype.kind != "f" or type(alpha) not in (int, float) or not d.flags.writeable:
         return False
-    if alpha != 1 and isinstance(other, Tensor) and o.shape == d.shape and d.dtype in _AXPY_DTYPES and \
+    if alpha != 1 and isinstance(other, Tensor) and o.shape == d.shape and d.dtype in KERNEL_DTYPES and \
             d.flags.c_contiguous and o.flags.c_contiguous:
         # p.sub_(g, alpha=lr): the fused SGD kernel is this axpy in one pass, no temporary
         K.sgd_step([d], [o], None, lr=float(alpha if name == "sub" else -alpha))
@@ -287,7 +286,7 @@ def kernel_inplace(self: Tensor, kernel: str, **params) -> bool:
     of a result plus the commit copy. False when the general path must run
     (a graph to record, or memory that is not a plain float array)."""
     d = self._data
-    if (STATE.enabled and self._requires_grad) or d.dtype not in _AXPY_DTYPES or not d.flags.c_contiguous or \
+    if (STATE.enabled and self._requires_grad) or d.dtype not in KERNEL_DTYPES or not d.flags.c_contiguous or \
             not d.flags.writeable or not d.flags.aligned:
         return False
     getattr(K, kernel)(d, out=d, **params)

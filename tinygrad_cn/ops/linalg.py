@@ -11,14 +11,13 @@ import string
 
 import numpy as np
 
-from .._C import kernels
+from .._C import KERNEL_DTYPES, kernels
 from ..autograd.engine import DeferredGrad
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor, tensor_method, _EXPORTS
 
 _make = Tensor._make
-_GEMM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _as_batch(x: np.ndarray, batch: tuple) -> np.ndarray:
@@ -45,7 +44,7 @@ def _rows(x: np.ndarray) -> np.ndarray:
 def mm_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """np.matmul(a, b) for arrays of two or more dims (shapes already
     checked); float32 and float64 run on our GEMM, other dtypes on NumPy."""
-    if a.dtype not in _GEMM_DTYPES or b.dtype != a.dtype:
+    if a.dtype not in KERNEL_DTYPES or b.dtype != a.dtype:
         return np.matmul(a, b)
     if b.ndim == 2:
         if a.ndim == 2:
@@ -62,7 +61,7 @@ def _weight_grad(x: Tensor, g: Tensor, transpose: bool):
     W in ``x @ W``, or of W^T in ``x @ W.T`` when ``transpose``), folded to
     one GEMM. Outside create_graph it is a DeferredGrad, which the engine
     adds into an existing ``.grad`` in the GEMM itself (beta=1)."""
-    if STATE.enabled or x._data.dtype not in _GEMM_DTYPES:
+    if STATE.enabled or x._data.dtype not in KERNEL_DTYPES:
         x2, g2 = x.reshape(_rows_shape(x.shape)), g.reshape(_rows_shape(g.shape))
         return g2.mT @ x2 if transpose else x2.mT @ g2
     x2, g2 = _rows(x._data), _rows(g._data)

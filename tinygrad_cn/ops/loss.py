@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._C import kernels as K
+from .._C import KERNEL_DTYPES, kernels as K
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
@@ -18,7 +18,6 @@ from .linalg import _TYPE_WORDS
 
 _make = Tensor._make
 _REDUCTIONS = ("none", "mean", "sum")
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _legacy_reduction(size_average, reduce, reduction):
@@ -163,7 +162,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if target._data.dtype != np.int64:  # uint8 class indices: the kernels take int64
         target = _make(target._data.astype(np.int64))
     dt = input._data.dtype
-    if input.ndim == 2 and dt in _KERNEL_DTYPES and (weight is None or (weight._data.dtype == dt and
+    if input.ndim == 2 and dt in KERNEL_DTYPES and (weight is None or (weight._data.dtype == dt and
                                                                         not weight.requires_grad)):
         return CrossEntropy.apply(input, target, weight, int(ignore_index), float(label_smoothing), reduction)
     return _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing)

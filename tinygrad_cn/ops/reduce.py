@@ -7,7 +7,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _dtype
-from .._C import kernels as K
+from .._C import KERNEL_DTYPES, kernels as K
 from ..autograd.grad_mode import STATE
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor_method, _wrap_dim, _EXPORTS
@@ -638,7 +638,6 @@ def median(input, dim=None, keepdim=False):
 
 
 # -- softmax family: row-wise fused kernels ----------------------------------------
-_ROW_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _along(kernel, dim, *arrays):
@@ -662,7 +661,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         a = x._data
-        y = _make(_along(K.softmax, dim, a) if a.dtype in _ROW_DTYPES else _numpy_softmax(a, dim, False))
+        y = _make(_along(K.softmax, dim, a) if a.dtype in KERNEL_DTYPES else _numpy_softmax(a, dim, False))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -670,7 +669,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        if STATE.enabled or y._data.dtype not in _ROW_DTYPES:  # create_graph: differentiable form
+        if STATE.enabled or y._data.dtype not in KERNEL_DTYPES:  # create_graph: differentiable form
             # d softmax: y * (g - sum(g * y)) along dim
             return y * (g - (g * y).sum(ctx.dim, keepdim=True)), None
         return _make(_along(K.softmax_backward, ctx.dim, y._data, g._data)), None
@@ -680,7 +679,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, dim):
         a = x._data
-        y = _make(_along(K.log_softmax, dim, a) if a.dtype in _ROW_DTYPES else _numpy_softmax(a, dim, True))
+        y = _make(_along(K.log_softmax, dim, a) if a.dtype in KERNEL_DTYPES else _numpy_softmax(a, dim, True))
         ctx.save_for_backward(y)
         ctx.dim = dim
         return y
@@ -688,7 +687,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        if STATE.enabled or y._data.dtype not in _ROW_DTYPES:
+        if STATE.enabled or y._data.dtype not in KERNEL_DTYPES:
             # d log_softmax: g - softmax * sum(g) along dim
             return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
         return _make(_along(K.log_softmax_backward, ctx.dim, y._data, g._data)), None

@@ -26,19 +26,17 @@ from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-from .._C import kernels as K
+from .._C import KERNEL_DTYPES, kernels as K
 from .._C import reference as R
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 from .optimizer import Optimizer, _get_scalar_dtype, _scalar
 
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
 
 def _kernel_ready(a: np.ndarray) -> bool:
     """True when the compiled kernels can update ``a`` in place."""
     f = a.flags
-    return a.dtype in _KERNEL_DTYPES and f.c_contiguous and f.writeable and f.aligned
+    return a.dtype in KERNEL_DTYPES and f.c_contiguous and f.writeable and f.aligned
 
 
 def _grad_array(g: Tensor, dtype: np.dtype) -> np.ndarray:
@@ -264,7 +262,7 @@ class _KernelOptimizer(Optimizer):
         working copies (float16 computes in float32), with the NumPy path."""
         state = self.state[p]
         arr = p._data
-        wd = arr.dtype if arr.dtype in _KERNEL_DTYPES else np.dtype(np.float32)
+        wd = arr.dtype if arr.dtype in KERNEL_DTYPES else np.dtype(np.float32)
         pw = np.array(arr, dtype=wd, order="C")
         gw = np.array(p._grad._data, dtype=wd, order="C")
         sts = [[np.array(state[k]._data, dtype=wd, order="C")] if k is not None else None for k in keys]
